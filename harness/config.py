@@ -37,6 +37,7 @@ _SECTIONS: Dict[str, Dict[str, type]] = {
         "numpy": str,
         "node": str,
         "onnxruntime-node": str,
+        "onnxruntime-web": str,
     },
     "onnx-limits": {
         "oldest-runtime": str,
