@@ -59,7 +59,7 @@ BOUNDARY = InputSet(
     name="boundary",
     description=(
         "for every split of every tree: a row that reaches that node, with the split feature "
-        "at the float32 threshold and one float32 ULP either side (4 values per split)."
+        "at the float32 threshold and one float32 ULP either side (3 rows per split)."
     ),
     relation=(
         "every pair within its budget: skl2onnx rounds float64 thresholds down to float32, so "
@@ -141,8 +141,9 @@ def row_scale(x: np.ndarray) -> np.ndarray:
 
 
 def _probe_values(threshold: float) -> List[np.float32]:
-    """The float32 at the threshold and one ULP either side, plus the last float32 that
-    scikit-learn sends left (``x <= t`` in float64) and the first it sends right."""
+    """The float32 nearest the threshold and one ULP either side: this always includes the
+    last float32 that scikit-learn sends left (``x <= t`` in float64) and the first it sends
+    right, the pair where float32 threshold rounding would show."""
     at = np.float32(threshold)
     left = at if float(at) <= threshold else np.nextafter(at, np.float32(-np.inf))
     right = np.nextafter(left, np.float32(np.inf))

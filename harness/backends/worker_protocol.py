@@ -75,7 +75,10 @@ class WorkerProcess:
         return " | ".join(list(self._stderr)[-lines:]) or "(no stderr)"
 
     def _fail(self, what: str) -> WorkerError:
-        code = self.proc.poll()
+        try:
+            code = self.proc.wait(timeout=0.5)  # a dying process: let it be reaped, so its code is known
+        except subprocess.TimeoutExpired:
+            code = None
         self.kill()
         state = f"exited with {code}" if code is not None else "killed by the harness"
         return WorkerError(f"{self.name} (pid {self.proc.pid}) {what}; {state}; stderr: {self.stderr_tail()}")
