@@ -1,0 +1,177 @@
+"""onnxruntime-web (WASM) in a real headless Chromium, driven by one long-lived
+``node/browser_worker.mjs`` (playwright-core) per run.
+
+The browser gets a fresh profile folder of its own; on close, any process still naming that
+folder on its command line is killed by pid and the folder removed, so no Chromium outlives
+a run even when the driver itself was killed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Dict, List, Mapping, Optional
+
+import numpy as np
+
+from ..artifacts import ROOT, Artifacts
+from ..errors import BackendUnavailable
+from ..registry import INPUT_NAME
+from .ort_node import DEFAULT_TIMEOUT_S, find_node
+from .ort_web_node import require_package, web_prefix
+from .worker_protocol import WorkerProcess, pack_tensors, unpack_tensors
+
+WORKER = ROOT / "node" / "browser_worker.mjs"
+DEFAULT_CHROMIUM = "/usr/bin/chromium"
+MIN_DRIVER_NODE_MAJOR = 20  # playwright-core's own requirement
+PROFILE_PREFIX = "onnx-inv-chromium-"
+#: How long a closed browser may take to exit before its processes are killed.
+CLOSE_GRACE_S = 5.0
+
+
+def find_chromium(explicit: Optional[str] = None) -> str:
+    """Debian's Chromium: ``explicit``, else $ONNX_INV_CHROMIUM, else /usr/bin/chromium, else PATH."""
+    chosen = explicit or os.environ.get("ONNX_INV_CHROMIUM")
+    candidates = [chosen] if chosen else [DEFAULT_CHROMIUM, shutil.which("chromium")]
+    for candidate in filter(None, candidates):
+        if Path(candidate).is_file() and os.access(candidate, os.X_OK):
+            return candidate
+    raise BackendUnavailable(
+        f"Chromium not found ({chosen or DEFAULT_CHROMIUM}); install it with `apt-get install -y chromium` "
+        "as root (`nox -s invariance` does when it can) or set ONNX_INV_CHROMIUM to its binary"
+    )
+
+
+def driver_node() -> str:
+    """The Node that runs the driver: $ONNX_INV_BROWSER_NODE, else ``node`` on PATH. Not a
+    matrix cell's Node: what is measured runs in Chromium, and playwright-core needs Node >= 20."""
+    node = find_node(os.environ.get("ONNX_INV_BROWSER_NODE") or shutil.which("node"))
+    version = subprocess.run([node, "--version"], capture_output=True, text=True, timeout=30).stdout.strip()
+    match = re.match(r"v(\d+)\.", version)
+    if not match or int(match.group(1)) < MIN_DRIVER_NODE_MAJOR:
+        raise BackendUnavailable(
+            f"{node} is Node {version}; the browser driver (playwright-core) needs Node >= {MIN_DRIVER_NODE_MAJOR}; "
+            "set ONNX_INV_BROWSER_NODE"
+        )
+    return node
+
+
+def processes_naming(marker: str) -> List[int]:
+    """Pids of live processes whose command line contains ``marker`` (read from /proc)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if marker in cmdline:
+            pids.append(int(entry.name))
+    return pids
+
+
+class OrtWebBrowser:
+    name = "ort-web-browser"
+
+    def __init__(
+        self,
+        artifacts: Artifacts,
+        threads: int = 1,
+        prefix: Optional[Path] = None,
+        chromium: Optional[str] = None,
+        timeout: float = DEFAULT_TIMEOUT_S,
+        page_timeout: Optional[float] = None,
+    ) -> None:
+        self.artifacts = artifacts
+        self.chromium = find_chromium(chromium)
+        self.prefix = web_prefix(prefix)
+        require_package(self.prefix)
+        if not (ROOT / "node_modules" / "playwright-core" / "package.json").exists():
+            raise BackendUnavailable(
+                f"playwright-core is not installed in {ROOT}/node_modules; run `npm ci --ignore-scripts` there"
+            )
+        node = driver_node()
+        self.profile = tempfile.mkdtemp(prefix=PROFILE_PREFIX)
+        page_ms = int(1000 * (page_timeout if page_timeout is not None else 0.8 * timeout))
+        argv = [
+            node,
+            str(WORKER),
+            "--prefix",
+            str(self.prefix),
+            "--chromium",
+            self.chromium,
+            "--user-data-dir",
+            self.profile,
+            "--threads",
+            str(threads),
+            "--timeout-ms",
+            str(page_ms),
+        ]
+        self.worker = WorkerProcess(argv, name="browser worker", timeout=timeout)
+        try:
+            self.hello, _ = self.worker.request({"op": "hello"})
+        except BaseException:
+            self.close()
+            raise
+        self.threads_requested = threads
+        self._loaded: Dict[str, Dict[str, Any]] = {}
+
+    @property
+    def threads(self) -> int:
+        for answer in self._loaded.values():
+            return int(answer["threads"])
+        return self.threads_requested
+
+    def versions(self) -> Mapping[str, str]:
+        common = (self.hello.get("versions") or {}).get("common")
+        return {
+            "browser": self.hello.get("browser") or self.hello.get("user_agent", "unknown"),
+            "onnxruntime-web": self.hello["package_version"],
+            "onnxruntime-common": common or "unknown",
+            "wasm-threads": str(self.threads),
+        }
+
+    def load(self, model: str) -> None:
+        if model not in self._loaded:
+            answer, _ = self.worker.request({"op": "load", "key": model}, [self.artifacts.model_bytes(model)])
+            self._loaded[model] = answer
+
+    def run(self, model: str, inputs: np.ndarray) -> Dict[str, np.ndarray]:
+        self.load(model)
+        specs, chunks = pack_tensors({INPUT_NAME: np.ascontiguousarray(inputs, dtype=np.float32)})
+        answer, payload = self.worker.request({"op": "run", "key": model, "inputs": specs}, chunks)
+        return unpack_tensors(answer["outputs"], payload)
+
+    def screenshot(self) -> bytes:
+        """The page as a PNG: versions, models, row counts and session.run times so far."""
+        return self.worker.request({"op": "screenshot"})[1]
+
+    def browser_pids(self) -> List[int]:
+        """Live processes of this run's Chromium (they all name its fresh profile folder)."""
+        return processes_naming(self.profile)
+
+    @property
+    def pid(self) -> int:
+        return self.worker.proc.pid
+
+    def close(self) -> None:
+        """Close the driver (it closes the browser), then kill whatever still names the profile."""
+        self.worker.close()
+        deadline = time.monotonic() + CLOSE_GRACE_S
+        pids = self.browser_pids()
+        while pids and time.monotonic() < deadline:
+            time.sleep(0.05)
+            pids = self.browser_pids()
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        shutil.rmtree(self.profile, ignore_errors=True)

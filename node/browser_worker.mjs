@@ -1,0 +1,294 @@
+#!/usr/bin/env node
+// Long-lived browser driver: onnxruntime-web (WASM) in a real headless Chromium.
+//
+//   node node/browser_worker.mjs --chromium /usr/bin/chromium --user-data-dir DIR
+//        [--prefix DIR] [--threads N] [--timeout-ms MS]
+//
+// Serves node/web/ and onnxruntime-web's dist/ (from --prefix's node_modules) on 127.0.0.1 at
+// a free port, for this run only, and opens the page in Chromium through playwright-core.
+// Speaks the frames of protocol.mjs on stdin/stdout, like worker.mjs:
+//   hello                          -> versions (onnxruntime-web, Chromium), threads, origin
+//   load {key} + model bytes       -> input/output names
+//   run  {key, inputs} + tensors   -> output tensors, run_ms (performance.now() in the page)
+//   screenshot                     -> PNG bytes of the page
+//   exit
+// Bytes move between this process and the page over HTTP (GET /blob/<id>, POST /result/<id>),
+// never through the DevTools protocol. A page op that takes longer than --timeout-ms answers
+// an error naming the op with the page's console errors; the browser is always closed on the
+// way out (stdin end, exit op, signals, fatal errors).
+
+import { createReadStream, readFileSync, statSync } from 'node:fs';
+import http from 'node:http';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import { readFrames, writeFrame } from './protocol.mjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const packageName = 'onnxruntime-web';
+// Flags that keep Chromium headless and off the network (FACTS.md, issue 5).
+const CHROMIUM_FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-quic',
+];
+const MIME = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.wasm': 'application/wasm',
+  '.map': 'application/json',
+};
+
+function option(name, fallback) {
+  const i = process.argv.indexOf(name);
+  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback;
+}
+
+const prefix = path.resolve(option('--prefix', path.join(here, '..')));
+const executablePath = option('--chromium', '/usr/bin/chromium');
+const userDataDir = option('--user-data-dir', null);
+const threads = Number(option('--threads', '1'));
+const timeoutMs = Number(option('--timeout-ms', '60000'));
+
+function oneLine(text) {
+  return String(text).replace(/\s+/g, ' ').trim();
+}
+
+function findDist() {
+  const require = createRequire(path.join(prefix, 'package.json'));
+  let resolved;
+  try {
+    resolved = require.resolve(packageName);
+  } catch {
+    throw new Error(
+      `${packageName} is not installed under ${prefix}/node_modules; install it with ` +
+        `\`npm install --ignore-scripts\` in ${prefix} (or run \`nox -s invariance\`)`,
+    );
+  }
+  const root = path.join(resolved.split(`node_modules${path.sep}${packageName}${path.sep}`)[0], 'node_modules',
+    packageName);
+  const version = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')).version;
+  return { dist: path.join(root, 'dist'), version };
+}
+
+// ---- the loopback server: the page, onnxruntime-web's dist/, and the byte exchange ----------
+
+const blobs = new Map(); // id -> bytes the page will GET once
+const results = new Map(); // id -> bytes the page POSTed
+let nextBlob = 0;
+
+function putBlob(bytes) {
+  const id = String(++nextBlob);
+  blobs.set(id, bytes);
+  return id;
+}
+
+function sendFile(res, file) {
+  let size;
+  try {
+    size = statSync(file).size;
+  } catch {
+    res.writeHead(404).end(`not found: ${path.basename(file)}`);
+    return;
+  }
+  res.writeHead(200, { 'Content-Type': MIME[path.extname(file)] ?? 'application/octet-stream', 'Content-Length': size });
+  createReadStream(file).pipe(res);
+}
+
+function serve(dist) {
+  return http.createServer((req, res) => {
+    // Cross-origin isolation lets onnxruntime-web use SharedArrayBuffer (WASM threads).
+    res.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
+    res.setHeader('Cross-Origin-Embedder-Policy', 'require-corp');
+    res.setHeader('Cache-Control', 'no-store');
+    const url = new URL(req.url, 'http://127.0.0.1');
+    const [, area, name = ''] = url.pathname.split('/');
+    const safe = name && !name.includes('..') && !name.includes('\\');
+    if (req.method === 'GET' && url.pathname === '/') return sendFile(res, path.join(here, 'web', 'index.html'));
+    if (req.method === 'GET' && url.pathname === '/page.mjs') return sendFile(res, path.join(here, 'web', 'page.mjs'));
+    if (req.method === 'GET' && area === 'ort' && safe) return sendFile(res, path.join(dist, name));
+    if (req.method === 'GET' && area === 'blob' && blobs.has(name)) {
+      const bytes = blobs.get(name);
+      blobs.delete(name);
+      res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': bytes.byteLength });
+      return res.end(bytes);
+    }
+    if (req.method === 'POST' && area === 'result' && safe) {
+      const parts = [];
+      req.on('data', (c) => parts.push(c));
+      req.on('end', () => {
+        results.set(name, Buffer.concat(parts));
+        res.writeHead(204).end();
+      });
+      return undefined;
+    }
+    res.writeHead(404).end();
+    return undefined;
+  });
+}
+
+// ---- the browser ------------------------------------------------------------------------
+
+let server;
+let context;
+let page;
+let origin;
+let packageVersion;
+let ready;
+const consoleErrors = [];
+
+function pageTrouble() {
+  const recent = consoleErrors.slice(-3).map(oneLine);
+  return recent.length ? `; browser console: ${recent.join(' | ')}` : '';
+}
+
+async function withDeadline(what, promise) {
+  let timer;
+  const deadline = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`page did not finish ${what} within ${timeoutMs / 1000} s`)), timeoutMs);
+  });
+  try {
+    return await Promise.race([promise, deadline]);
+  } catch (err) {
+    // playwright prefixes evaluate errors with its own call log: keep the page's message.
+    const message = oneLine(String(err?.message ?? err).replace(/^page\.evaluate: (Error: )?/, '').split('\n')[0]);
+    throw new Error(`${what}: ${message}${pageTrouble()}`);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function start() {
+  if (!userDataDir) throw new Error('--user-data-dir is required (a fresh, empty folder)');
+  const { dist, version } = findDist();
+  packageVersion = version;
+  server = serve(dist);
+  await new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  origin = `http://127.0.0.1:${server.address().port}`;
+  context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath,
+    headless: true,
+    args: CHROMIUM_FLAGS,
+    timeout: timeoutMs,
+  });
+  page = context.pages()[0] ?? (await context.newPage());
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') consoleErrors.push(msg.text());
+  });
+  page.on('pageerror', (err) => consoleErrors.push(`${err.name}: ${err.message}`));
+  page.on('crash', () => consoleErrors.push('the page crashed'));
+  await withDeadline('opening the page', page.goto(`${origin}/?threads=${threads}`, { timeout: timeoutMs }));
+  ready = await withDeadline('loading onnxruntime-web', page.evaluate(() => window.harness.ready));
+}
+
+async function handle(header, payload) {
+  switch (header.op) {
+    case 'hello':
+      return {
+        versions: ready.versions,
+        package_version: packageVersion,
+        browser: ready.browser,
+        user_agent: ready.user_agent,
+        cross_origin_isolated: ready.cross_origin_isolated,
+        threads_requested: threads,
+        node: process.version,
+        pid: process.pid,
+        origin,
+        prefix,
+      };
+    case 'load': {
+      const blob = putBlob(payload);
+      const answer = await withDeadline(
+        `loading model ${header.key}`,
+        page.evaluate(([key, id]) => window.harness.load(key, id), [header.key, blob]),
+      );
+      blobs.delete(blob);
+      return answer;
+    }
+    case 'run': {
+      const blob = putBlob(payload);
+      const resultId = `r${blob}`;
+      try {
+        const answer = await withDeadline(
+          `running ${header.key}`,
+          page.evaluate(([key, id, specs, rid]) => window.harness.run(key, id, specs, rid), [
+            header.key,
+            blob,
+            header.inputs,
+            resultId,
+          ]),
+        );
+        const body = results.get(resultId);
+        if (!body) throw new Error(`running ${header.key}: the page posted no result`);
+        return { ...answer, _chunks: [body] };
+      } finally {
+        blobs.delete(blob);
+        results.delete(resultId);
+      }
+    }
+    case 'screenshot': {
+      const png = await withDeadline('taking a screenshot', page.screenshot({ fullPage: true }));
+      return { _chunks: [png] };
+    }
+    case 'exit':
+      await shutdown(0);
+      break;
+    default:
+      throw new Error(`unknown op ${JSON.stringify(header.op)}`);
+  }
+  return {};
+}
+
+let closing = null;
+function shutdown(code) {
+  if (!closing) {
+    closing = (async () => {
+      try {
+        await context?.close();
+      } catch {
+        // the browser is already gone
+      }
+      server?.close();
+      process.exit(code);
+    })();
+  }
+  return closing;
+}
+
+for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP']) process.on(signal, () => shutdown(1));
+
+function answer(id, body) {
+  const { _chunks: chunks = [], ...rest } = body;
+  writeFrame(process.stdout, { id, ok: true, ...rest }, chunks);
+}
+
+try {
+  if (!Number.isInteger(threads) || threads < 1) throw new Error(`--threads must be >= 1, got ${threads}`);
+  await start();
+} catch (err) {
+  process.stderr.write(`browser worker: ${oneLine(err?.message ?? err)}\n`);
+  await shutdown(3);
+}
+
+// Requests are served one at a time, in order: the harness waits for each answer.
+let queue = Promise.resolve();
+readFrames(process.stdin, (header, payload) => {
+  queue = queue.then(async () => {
+    try {
+      answer(header.id, await handle(header, payload));
+    } catch (err) {
+      writeFrame(process.stdout, { id: header.id, ok: false, error: oneLine(err?.message ?? err) });
+    }
+  });
+});
+process.stdin.on('end', () => queue.then(() => shutdown(0)));
