@@ -9,7 +9,7 @@
 // Speaks the frames of protocol.mjs on stdin/stdout, like worker.mjs:
 //   hello                          -> versions (onnxruntime-web, Chromium), threads, origin
 //   load {key} + model bytes       -> input/output names
-//   run  {key, inputs} + tensors   -> output tensors, run_ms (performance.now() in the page)
+//   run  {key, inputs, label?} + tensors -> output tensors, run_ms (performance.now() in the page)
 //   screenshot                     -> PNG bytes of the page
 //   exit
 // Bytes move between this process and the page over HTTP (GET /blob/<id>, POST /result/<id>),
@@ -221,11 +221,12 @@ async function handle(header, payload) {
       try {
         const answer = await withDeadline(
           `running ${header.key}`,
-          page.evaluate(([key, id, specs, rid]) => window.harness.run(key, id, specs, rid), [
+          page.evaluate(([key, id, specs, rid, label]) => window.harness.run(key, id, specs, rid, label), [
             header.key,
             blob,
             header.inputs,
             resultId,
+            header.label ?? '',
           ]),
         );
         const body = results.get(resultId);

@@ -8,6 +8,7 @@ a run even when the driver itself was killed.
 
 from __future__ import annotations
 
+import argparse
 import os
 import re
 import shutil
@@ -20,8 +21,8 @@ from typing import Any, Dict, List, Mapping, Optional
 
 import numpy as np
 
-from ..artifacts import ROOT, Artifacts
-from ..errors import BackendUnavailable
+from ..artifacts import ROOT, Artifacts, atomic_write
+from ..errors import BackendUnavailable, run_cli
 from ..registry import INPUT_NAME
 from .ort_node import DEFAULT_TIMEOUT_S, find_node
 from .ort_web_node import require_package, web_prefix
@@ -143,10 +144,11 @@ class OrtWebBrowser:
             answer, _ = self.worker.request({"op": "load", "key": model}, [self.artifacts.model_bytes(model)])
             self._loaded[model] = answer
 
-    def run(self, model: str, inputs: np.ndarray) -> Dict[str, np.ndarray]:
+    def run(self, model: str, inputs: np.ndarray, label: str = "") -> Dict[str, np.ndarray]:
+        """Run in the page; ``label`` (an input set's name) is only shown on the page."""
         self.load(model)
         specs, chunks = pack_tensors({INPUT_NAME: np.ascontiguousarray(inputs, dtype=np.float32)})
-        answer, payload = self.worker.request({"op": "run", "key": model, "inputs": specs}, chunks)
+        answer, payload = self.worker.request({"op": "run", "key": model, "inputs": specs, "label": label}, chunks)
         return unpack_tensors(answer["outputs"], payload)
 
     def screenshot(self) -> bytes:
@@ -175,3 +177,29 @@ class OrtWebBrowser:
             except ProcessLookupError:
                 pass
         shutil.rmtree(self.profile, ignore_errors=True)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """Run every committed model on every reference input set in Chromium; save the page."""
+    parser = argparse.ArgumentParser(
+        prog="python -m harness.backends.ort_web_browser",
+        description="Run the reference models in headless Chromium and save a PNG of the test page.",
+    )
+    parser.add_argument("--screenshot", type=Path, default=ROOT / "docs" / "browser-page.png")
+    args = parser.parse_args(argv)
+    artifacts = Artifacts()
+    backend = OrtWebBrowser(artifacts, threads=1)
+    try:
+        for model, input_set in artifacts.cases():
+            backend.run(model, artifacts.inputs(input_set), label=input_set)
+        png = backend.screenshot()
+        versions = dict(backend.versions())
+    finally:
+        backend.close()
+    atomic_write(args.screenshot, png)
+    print(f"{args.screenshot}: {len(png):,} bytes; {versions}")
+    return 0
+
+
+if __name__ == "__main__":
+    run_cli(main)

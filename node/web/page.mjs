@@ -27,13 +27,13 @@ function status(text, isError = false) {
   el.className = isError ? 'error' : '';
 }
 
-function logRow(model, op, rows, outputs, ms) {
+function logRow(model, op, label, rows, outputs, ms) {
   const tr = document.createElement('tr');
-  const cells = [String(++rowsShown), model, op, rows, outputs, ms];
+  const cells = [String(++rowsShown), model, op, label, rows, outputs, ms];
   cells.forEach((text, i) => {
     const td = document.createElement('td');
     td.textContent = text;
-    if (i === 0 || i === 3 || i === 5) td.className = 'num';
+    if (i === 0 || i === 4 || i === 6) td.className = 'num';
     tr.append(td);
   });
   document.getElementById('log').append(tr);
@@ -91,12 +91,12 @@ window.harness = {
     });
     sessions.set(key, session);
     if (sessions.size === 1) fact('WASM threads in effect', String(ort.env.wasm.numThreads));
-    logRow(key, 'load', '', `${bytes.byteLength.toLocaleString()} bytes`, '');
+    logRow(key, 'load', '', '', `${bytes.byteLength.toLocaleString()} bytes`, '');
     status(`loaded ${key}`);
     return { input_names: session.inputNames, output_names: session.outputNames, threads: ort.env.wasm.numThreads };
   },
 
-  async run(key, blobId, specs, resultId) {
+  async run(key, blobId, specs, resultId, label = '') {
     const session = sessions.get(key);
     if (!session) throw new Error(`no session loaded under key ${key}`);
     const feeds = feedsFrom(specs, await fetchBytes(blobId));
@@ -116,7 +116,7 @@ window.harness = {
     if (!response.ok) throw new Error(`POST /result/${resultId}: HTTP ${response.status}`);
     const rows = specs[0]?.shape?.[0] ?? 0;
     const shapes = outputs.map((o) => `${o.name} ${o.dtype}[${o.shape.join('×')}]`).join(', ');
-    logRow(key, 'run', rows.toLocaleString(), shapes, runMs.toFixed(2));
+    logRow(key, 'run', label, rows.toLocaleString(), shapes, runMs.toFixed(2));
     status(`ran ${key} on ${rows.toLocaleString()} rows`);
     return { outputs, run_ms: runMs };
   },
