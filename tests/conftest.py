@@ -11,15 +11,18 @@ import pytest
 from harness.artifacts import Artifacts
 from harness.backends.ort_node import OrtNode
 from harness.backends.ort_python import OrtPython
+from harness.backends.ort_web_browser import OrtWebBrowser, processes_naming
+from harness.backends.ort_web_node import OrtWebNode
 from harness.errors import ArtifactError
 from harness.invariance import BackendRuns, Outcome, cases, format_table
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 #: Backends that must run under CI=true: a missing one is an error there, not a skip.
-REQUIRED_IN_CI = ("ort-python", "ort-node")
+REQUIRED_IN_CI = ("ort-python", "ort-node", "ort-web-node", "ort-web-browser")
 
 OUTCOMES: List[Outcome] = []
 NODE_WORKERS_STARTED: List[int] = []
+BROWSER_PROFILES: List[str] = []  # one fresh Chromium profile per browser backend started
 
 
 def _artifacts() -> Artifacts:
@@ -54,11 +57,19 @@ def _node_backend(artifacts: Artifacts) -> OrtNode:
     return backend
 
 
+def _browser_backend(artifacts: Artifacts) -> OrtWebBrowser:
+    backend = OrtWebBrowser(artifacts, threads=1)
+    BROWSER_PROFILES.append(backend.profile)
+    return backend
+
+
 @pytest.fixture(scope="session")
 def runs(artifacts: Artifacts):
     factories = {
         "ort-python": lambda: OrtPython(artifacts, threads=1),
         "ort-node": lambda: _node_backend(artifacts),
+        "ort-web-node": lambda: OrtWebNode(artifacts, threads=1),
+        "ort-web-browser": lambda: _browser_backend(artifacts),
     }
     runs = BackendRuns(artifacts, factories)
     yield runs
@@ -98,3 +109,6 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
     tr.write_line(
         f"checks: {counts}; rows compared: {rows:,}; node worker processes started: {len(NODE_WORKERS_STARTED)}"
     )
+    if BROWSER_PROFILES:
+        left = [pid for profile in BROWSER_PROFILES for pid in processes_naming(profile)]
+        tr.write_line(f"browsers started: {len(BROWSER_PROFILES)}; browser processes left after the run: {len(left)}")
