@@ -67,6 +67,25 @@ def install_node_packages(session: nox.Session, prefix: Path = ROOT) -> None:
     )
 
 
+def install_browser(session: nox.Session) -> None:
+    """Debian's Chromium for the ort-web-browser backend (FACTS.md): apt-get installs it when it
+    is missing and this runs as root; otherwise the backend reports itself skipped with the reason
+    (an error under CI=true). Never a browser download: playwright-core brings none."""
+    chromium = os.environ.get("ONNX_INV_CHROMIUM") or "/usr/bin/chromium"
+    if Path(chromium).exists():
+        session.log(f"chromium: {chromium}")
+        return
+    if shutil.which("apt-get") is None or os.geteuid() != 0:
+        session.warn(f"{chromium} missing and apt-get as root is not available: ort-web-browser will be skipped")
+        return
+    env = {"DEBIAN_FRONTEND": "noninteractive"}
+    try:
+        session.run("apt-get", "update", "-q", external=True, env=env)
+        session.run("apt-get", "install", "-y", "-q", "chromium", external=True, env=env)
+    except nox.command.CommandFailed:
+        session.warn("apt-get could not install chromium: ort-web-browser will be skipped")
+
+
 @nox.session(python=interpreter(GENERATE["python"]), default=False, tags=["artifacts"])
 def generate(session: nox.Session) -> None:
     """Train, export at opset 17 and write models/ + reference_data/ (pins: matrix.toml [generate])."""
@@ -77,9 +96,10 @@ def generate(session: nox.Session) -> None:
 
 @nox.session(python=interpreter(DEFAULT["python"]), tags=["invariance"])
 def invariance(session: nox.Session) -> None:
-    """scikit-learn <-> onnxruntime <-> onnxruntime-node on the default cell."""
+    """scikit-learn <-> onnxruntime <-> onnxruntime-node <-> onnxruntime-web (Node, Chromium), default cell."""
     install_runtime(session, DEFAULT)
     install_node_packages(session)
+    install_browser(session)
     session.run("pytest", "-m", "invariance", *session.posargs)
 
 
@@ -88,6 +108,7 @@ def tests(session: nox.Session) -> None:
     """Unit tests and the invariance suite (benchmarks deselected)."""
     install_runtime(session, DEFAULT)
     install_node_packages(session)
+    install_browser(session)
     session.run("pytest", "-m", "not bench", *session.posargs)
 
 
