@@ -11,9 +11,11 @@ nox -s lint               ruff
 from __future__ import annotations
 
 import glob
+import json
 import os
 import shutil
 import sys
+import time
 from pathlib import Path
 
 import nox
@@ -26,23 +28,31 @@ nox.options.error_on_missing_interpreters = True
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 
+from harness import __version__ as HARNESS_VERSION  # noqa: E402
+from harness import environments, results  # noqa: E402
+from harness.cells import load_cells  # noqa: E402
 from harness.config import load_matrix  # noqa: E402
+from harness.errors import HarnessError  # noqa: E402
 
-MATRIX = load_matrix()
+MATRIX_PATH = Path(os.environ.get("ONNX_INV_MATRIX") or ROOT / "matrix.toml").resolve()
+MATRIX = load_matrix(MATRIX_PATH)
 GENERATE = MATRIX["generate"]
 DEFAULT = MATRIX["default-cell"]
 TEST_DEPS = ("pytest>=7", "tomli>=1.1; python_version < '3.11'", "packaging>=21")
 
 
 def interpreter(version: str) -> str:
-    """A CPython ``version`` ("3.12"): the newest pyenv build of it when pyenv has one (its
-    shims hide versions not named in PYENV_VERSION), else whatever nox finds on PATH."""
-    roots = [os.environ.get("PYENV_ROOT", ""), os.path.expanduser("~/.pyenv")]
-    for root in filter(None, roots):
-        found = glob.glob(os.path.join(root, "versions", f"{version}.*", "bin", f"python{version}"))
-        found = [f for f in found if f.split(os.sep)[-3].replace(".", "").isdigit()]
+    """A CPython ``version`` ("3.12" or "3.12.1"): the newest matching pyenv build when pyenv
+    has one (its shims hide versions not named in PYENV_VERSION), else nox's own search."""
+    minor = ".".join(version.split(".")[:2])
+    for root in filter(None, [os.environ.get("PYENV_ROOT", ""), os.path.expanduser("~/.pyenv")]):
+        found = []
+        for path in glob.glob(os.path.join(root, "versions", "3.*", "bin", f"python{minor}")):
+            name = path.split(os.sep)[-3]
+            if name.replace(".", "").isdigit() and (name == version or name.startswith(version + ".")):
+                found.append((tuple(int(x) for x in name.split(".")), path))
         if found:
-            return max(found, key=lambda p: [int(x) for x in p.split(os.sep)[-3].split(".")])
+            return max(found)[1]
     return version
 
 
@@ -126,3 +136,74 @@ def lint(session: nox.Session) -> None:
     session.install("ruff")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
+
+
+@nox.session(python=False, default=False, tags=["matrix"])
+def lock(session: nox.Session) -> None:
+    """Expand matrix.toml's axes against the registries and write matrix.lock.json."""
+    session.run(sys.executable, "-m", "harness.lock", "--matrix", str(MATRIX_PATH), *session.posargs, external=True)
+
+
+@nox.session(python=False, default=False, tags=["matrix"])
+def matrix(session: nox.Session) -> None:
+    """Every cell in its own environment, resumable, then the collated compatibility report."""
+    session.run(sys.executable, "-m", "harness.matrix", "--matrix", str(MATRIX_PATH), *session.posargs, external=True)
+
+
+def _cell_args(posargs: list) -> tuple:
+    out, models = ROOT / "matrix_results", ""
+    args = list(posargs)
+    while args:
+        flag = args.pop(0)
+        if flag == "--out" and args:
+            out = Path(args.pop(0)).resolve()
+        elif flag == "--models" and args:
+            models = args.pop(0)
+        else:
+            raise SystemExit(f"cell session: unknown argument {flag!r} (takes --out DIR --models a,b)")
+    return out, models
+
+
+def _make_cell_session(cell: results.CellSpec) -> None:
+    def run_cell(session: nox.Session) -> None:
+        out, models = _cell_args(session.posargs)
+        key = results.inputs_key(cell, ROOT / "reference_data" / "manifest.json", HARNESS_VERSION)
+        result = results.new_result(cell, key, HARNESS_VERSION)
+        result["log"] = os.environ.get("ONNX_INV_CELL_LOG")
+        start = time.monotonic()
+        versions = cell["versions"]
+        env = {"PYTHONPATH": str(ROOT), "ONNX_INV_WORKER_TIMEOUT": os.environ.get("ONNX_INV_WORKER_TIMEOUT", "120")}
+        try:
+            if cell["kind"] == "converter":
+                reqs = [f"skl2onnx=={versions['skl2onnx']}", f"onnxruntime=={versions['onnxruntime']}", "scikit-learn"]
+                reqs += ["onnx", "threadpoolctl", "packaging"]
+            else:
+                reqs = [f"onnxruntime=={versions['onnxruntime']}", "packaging"]
+                env["ONNX_INV_NODE"] = environments.node_binary(versions["node"])
+                env["ONNX_INV_NODE_PREFIX"] = str(environments.onnxruntime_node_prefix(versions["onnxruntime-node"]))
+            reqs += [*cell["companions"], "tomli>=1.1; python_version < '3.11'"]
+            environments.uv_install(str(Path(session.virtualenv.bin) / "python"), reqs)
+        except environments.EnvironmentFailure as exc:
+            result.update(status="unsupported" if exc.unsupported else "error", reason=exc.reason, complete=True)
+            result["timings"]["install_s"] = round(time.monotonic() - start, 2)
+            session.log(f"{cell['id']}: {result['status']}: {exc.reason}")
+            results.write_result(out, result)
+            return
+        result["timings"]["install_s"] = round(time.monotonic() - start, 2)
+        pending = out / "pending" / f"{cell['id']}.json"
+        pending.parent.mkdir(parents=True, exist_ok=True)
+        pending.write_text(json.dumps(result))
+        session.run("python", "-m", "harness.cell_suite", "--pending", str(pending), "--out", str(out),
+                    "--models", models, env=env)  # fmt: skip
+        pending.unlink(missing_ok=True)
+
+    run_cell.__doc__ = f"{cell['kind']} cell: {cell['label']}"
+    nox.session(name=f"cell-{cell['id']}", python=interpreter(cell["versions"]["python"]), default=False,
+                tags=["cell", cell["kind"]])(run_cell)  # fmt: skip
+
+
+try:
+    for _cell in load_cells(MATRIX_PATH, full=os.environ.get("ONNX_INV_FULL") == "1"):
+        _make_cell_session(_cell)
+except HarnessError as _exc:  # no lock yet: `nox -s lock` still works
+    print(f"noxfile: no cell sessions: {_exc.one_line()}", file=sys.stderr)

@@ -73,6 +73,9 @@ class Manifest(TypedDict):
     arrays: Dict[str, ArrayEntry]
     input_sets: Dict[str, InputSetEntry]
     reference: Dict[str, Dict[str, ReferenceEntry]]
+    #: the generator's onnxruntime outputs (one thread): the origin that matrix cells measure
+    #: each backend version's drift from. {"version": ..., "outputs": {model: {set: {output: rel}}}}
+    runtime_reference: Dict[str, Any]
 
 
 def sha256_bytes(data: bytes) -> str:

@@ -65,6 +65,7 @@ class _Writer:
             arrays={},
             input_sets={},
             reference={},
+            runtime_reference={},
         )
 
     def array(self, rel: str, values: np.ndarray, dtype: str) -> str:
@@ -246,8 +247,30 @@ def build(limits: Dict[str, Any]) -> _Writer:
                         "f32": out.array(f"{base}.{output}.f32.bin", array.astype(np.float32), "float32"),
                     }
             out.manifest["reference"].setdefault(model_name, {})[set_name] = entry
+    out.manifest["runtime_reference"] = runtime_reference(out, inputs, set_models)
     out.manifest["generator"] = versions()
     return out
+
+
+def runtime_reference(out: _Writer, inputs: Dict[str, np.ndarray], set_models: Dict[str, List[str]]) -> Dict[str, Any]:
+    """The pinned onnxruntime's outputs at one thread: what version drift is measured from."""
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    outputs: Dict[str, Dict[str, Dict[str, str]]] = {}
+    for set_name, values in inputs.items():
+        for model_name in set_models[set_name]:
+            data = out.files[f"{MODELS_DIR}/{model_name}.onnx"]
+            session = onnxruntime.InferenceSession(data, options, providers=["CPUExecutionProvider"])
+            names = [o.name for o in session.get_outputs()]
+            base = f"{REFERENCE_DIR}/onnxruntime/{model_name}/{set_name}"
+            for name, array in zip(names, session.run(names, {INPUT_NAME: values})):
+                dtype, suffix = ("int64", "i64") if array.dtype == np.int64 else ("float32", "f32")
+                rel = out.array(f"{base}.{name}.{suffix}.bin", array, dtype)
+                outputs.setdefault(model_name, {}).setdefault(set_name, {})[name] = rel
+    return {"backend": "ort-python", "version": onnxruntime.__version__, "threads": 1, "outputs": outputs}
 
 
 def write(out: _Writer, root: Path) -> None:
