@@ -10,6 +10,7 @@
 //   hello                          -> versions (onnxruntime-web, Chromium), threads, origin
 //   load {key} + model bytes       -> input/output names
 //   run  {key, inputs, label?} + tensors -> output tensors, run_ms (performance.now() in the page)
+//   bench {action, ..., timeout_ms?} -> benchOp of bench_core.mjs, run inside the page
 //   screenshot                     -> PNG bytes of the page
 //   exit
 // Bytes move between this process and the page over HTTP (GET /blob/<id>, POST /result/<id>),
@@ -90,6 +91,13 @@ function putBlob(bytes) {
   return id;
 }
 
+// The page's own files, by URL path (bench_core.mjs is shared with the Node workers).
+const PAGE_FILES = {
+  '/page.mjs': path.join(here, 'web', 'page.mjs'),
+  '/node-fs-stub.mjs': path.join(here, 'web', 'node-fs-stub.mjs'),
+  '/bench_core.mjs': path.join(here, 'bench_core.mjs'),
+};
+
 function sendFile(res, file) {
   let size;
   try {
@@ -112,7 +120,7 @@ function serve(dist) {
     const [, area, name = ''] = url.pathname.split('/');
     const safe = name && !name.includes('..') && !name.includes('\\');
     if (req.method === 'GET' && url.pathname === '/') return sendFile(res, path.join(here, 'web', 'index.html'));
-    if (req.method === 'GET' && url.pathname === '/page.mjs') return sendFile(res, path.join(here, 'web', 'page.mjs'));
+    if (req.method === 'GET' && Object.hasOwn(PAGE_FILES, url.pathname)) return sendFile(res, PAGE_FILES[url.pathname]);
     if (req.method === 'GET' && area === 'ort' && safe) return sendFile(res, path.join(dist, name));
     if (req.method === 'GET' && area === 'blob' && blobs.has(name)) {
       const bytes = blobs.get(name);
@@ -149,10 +157,10 @@ function pageTrouble() {
   return recent.length ? `; browser console: ${recent.join(' | ')}` : '';
 }
 
-async function withDeadline(what, promise) {
+async function withDeadline(what, promise, ms = timeoutMs) {
   let timer;
   const deadline = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`page did not finish ${what} within ${timeoutMs / 1000} s`)), timeoutMs);
+    timer = setTimeout(() => reject(new Error(`page did not finish ${what} within ${ms / 1000} s`)), ms);
   });
   try {
     return await Promise.race([promise, deadline]);
@@ -235,6 +243,20 @@ async function handle(header, payload) {
       } finally {
         blobs.delete(blob);
         results.delete(resultId);
+      }
+    }
+    case 'bench': {
+      // bench_core.mjs's benchOp, run inside the page; only timings come back (small JSON)
+      const { timeout_ms: ms, payload_bytes: _bytes, id: _id, op: _op, ...bench } = header;
+      const blob = payload.length ? putBlob(payload) : null;
+      try {
+        return await withDeadline(
+          `bench ${bench.action} ${bench.key ?? ''}`.trim(),
+          page.evaluate(([h, id]) => window.harness.bench(h, id), [bench, blob]),
+          ms ?? timeoutMs,
+        );
+      } finally {
+        if (blob) blobs.delete(blob);
       }
     }
     case 'screenshot': {

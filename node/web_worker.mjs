@@ -10,6 +10,7 @@
 //   hello                          -> versions, threads asked for and threads in effect
 //   load {key} + model bytes       -> input/output names
 //   run  {key, inputs} + tensors   -> output tensors, run_ms (time inside session.run only)
+//   bench {action, ...}            -> timing loops run inside Node (benchOp of bench_core.mjs)
 //   exit
 // Errors answer {ok: false, error} and the worker keeps serving.
 
@@ -50,6 +51,7 @@ function loadOrt() {
 let ort;
 let packageVersion;
 const sessions = new Map();
+const benchInputs = new Map();
 
 async function handle(header, payload) {
   switch (header.op) {
@@ -96,6 +98,11 @@ async function handle(header, payload) {
       }));
       const { specs, chunks } = payloadFromTensors(tensors);
       return { outputs: specs, run_ms: runMs, _chunks: chunks };
+    }
+    case 'bench': {
+      // imported on first use: the invariance ops need nothing from the benchmark code
+      const { benchOp } = await import('./bench_core.mjs');
+      return benchOp(ort, sessions, header, payload, benchInputs);
     }
     case 'exit':
       process.exit(0);
