@@ -53,7 +53,7 @@ def interpreter(version: str) -> str:
                 found.append((tuple(int(x) for x in name.split(".")), path))
         if found:
             return max(found)[1]
-    return version
+    return minor  # e.g. actions/setup-python: nox finds python3.12 on PATH
 
 
 def install_runtime(session: nox.Session, cell: dict) -> None:

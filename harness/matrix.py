@@ -132,6 +132,15 @@ def run(args: argparse.Namespace) -> int:
     pool.shutdown(wait=True)
     if not args.no_collate:
         collate(runner.out)
+    statuses = {
+        c["id"]: (read_result(result_path(runner.out, c["id"]))[0] or {}).get("status", "missing") for c in cells
+    }
+    counts = {s: list(statuses.values()).count(s) for s in sorted(set(statuses.values()))}
+    print("matrix: " + ", ".join(f"{n} {s}" for s, n in counts.items()), flush=True)
+    if args.strict and set(statuses.values()) != {"passed"}:
+        bad = [f"{cid} ({s})" for cid, s in statuses.items() if s != "passed"]
+        print(f"matrix: --strict: not passed: {', '.join(bad)}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -158,6 +167,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--full", action="store_true", help="the full product of the runtime axes")
     parser.add_argument("--models", default="", help="only these models (comma-separated); implies a rerun")
     parser.add_argument("--cell-timeout", type=float, default=1800, help="seconds before a cell is killed")
+    parser.add_argument("--strict", action="store_true", help="exit 1 unless every selected cell passed")
     parser.add_argument("--no-collate", action="store_true", help="run cells only (CI matrix jobs)")
     parser.add_argument("--collate-only", action="store_true", help="collate existing results only")
     args = parser.parse_args(argv)
