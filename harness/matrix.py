@@ -90,12 +90,17 @@ class Runner:
         return "error"
 
     def stop(self) -> None:
+        """End every running cell: SIGTERM to its process group, SIGKILL after a grace."""
         self.stopping = True
-        for proc in list(self.procs.values()):
-            try:
-                os.killpg(proc.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            for proc in list(self.procs.values()):
+                try:
+                    os.killpg(proc.pid, sig)
+                except ProcessLookupError:
+                    pass
+            deadline = time.monotonic() + 3
+            while self.procs and time.monotonic() < deadline:
+                time.sleep(0.1)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -104,6 +109,8 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--only {' '.join(args.only)}: no cell of {args.matrix.name} matches")
     runner = Runner(args)
     progress = Progress(len(cells))
+    for sig in (signal.SIGINT, signal.SIGTERM):  # also when started with SIGINT ignored (nohup, `&`)
+        signal.signal(sig, _interrupt)
     todo = []
     for cell in cells:
         key = inputs_key(cell, MANIFEST, __version__)
@@ -142,6 +149,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"matrix: --strict: not passed: {', '.join(bad)}", file=sys.stderr)
         return 1
     return 0
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _timed(fn, *args):  # type: ignore[no-untyped-def]
