@@ -10,6 +10,7 @@
 //   load {key, threads} + model    -> input/output names (model bytes in the payload, as a
 //                                     browser client would pass them)
 //   run  {key, inputs} + tensors   -> output tensors, run_ms (time inside session.run only)
+//   bench {action, ...}            -> timing loops run inside Node (see bench_core.mjs)
 //   exit
 // Errors answer {ok: false, error} and the worker keeps serving.
 
@@ -17,6 +18,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readFrames, writeFrame, tensorsFromPayload, payloadFromTensors } from './protocol.mjs';
+import { benchOp } from './bench_core.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -48,6 +50,7 @@ function loadOrt() {
 let ort;
 let packageVersion;
 const sessions = new Map();
+const benchInputs = new Map();
 
 async function handle(header, payload) {
   switch (header.op) {
@@ -89,6 +92,8 @@ async function handle(header, payload) {
       const { specs, chunks } = payloadFromTensors(tensors);
       return { outputs: specs, run_ms: runMs, _chunks: chunks };
     }
+    case 'bench':
+      return benchOp(ort, sessions, header, payload, benchInputs);
     case 'exit':
       process.exit(0);
       break;
