@@ -126,6 +126,10 @@ def tests(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Benchmarks of every backend on every size, against the 75 ms / 1 s budgets."""
     install_runtime(session, DEFAULT)
+    # scikit-learn as the generator pins it (the bench trains its estimators in-process from the
+    # committed training data); matplotlib for the plots; threadpoolctl to limit BLAS threads.
+    sklearn = [f"{name}=={GENERATE[name]}" for name in ("scikit-learn", "scipy")]
+    session.install(*sklearn, "threadpoolctl>=3", "matplotlib>=3.5")
     install_node_packages(session)
     session.run("python", "-m", "harness.bench", *session.posargs)
 
