@@ -22,7 +22,7 @@ import { benchPoint, summarize, timeLoads } from './bench_core.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const KEYS = ['sizes', 'full-sizes', 'budgets-ms', 'threads', 'time-cap-s', 'min-repeats', 'slow-call-s', 'slow-repeats', 'max-repeats',
-  'warmup-calls', 'warmup-s', 'load-repeats', 'chunk-rows', 'seed'];
+  'warmup-calls', 'warmup-s', 'load-repeats', 'chunk-rows', 'max-call-s', 'full-max-call-s', 'seed'];
 const FEATURES = 4; // harness/registry.py N_FEATURES
 
 function fail(message) {
@@ -117,6 +117,7 @@ async function main() {
     timeCapS: cfg['time-cap-s'], minRepeats: cfg['min-repeats'], maxRepeats: cfg['max-repeats'],
     warmupCalls: cfg['warmup-calls'], warmupS: cfg['warmup-s'], slowCallS: cfg['slow-call-s'], slowRepeats: cfg['slow-repeats'],
   };
+  const maxCallMs = 1000 * (opts.full ? cfg['full-max-call-s'] : cfg['max-call-s']);
   const started = performance.now();
   const inputCache = new Map();
   const benchmarks = {};
@@ -124,11 +125,20 @@ async function main() {
     const bytes = new Uint8Array(fs.readFileSync(path.join(root, manifest.models[name].file)));
     const byBackend = [];
     const inference = [];
+    const notRun = [];
     for (const t of threads) {
       const options = { intraOpNumThreads: t, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all' };
       const { session, cold_ms, warm_ms } = await timeLoads(ort, bytes, options, cfg['load-repeats']);
       byBackend.push({ backend: 'ort-node', threads: t, cold_ms, warm_ms, what: 'InferenceSession.create(model bytes)' });
+      let last = null;
       for (const N of sizes) {
+        const predicted = last ? (last.median_ms * N) / last.N : 0;
+        if (predicted > maxCallMs) {
+          const reason = `predicted ${(predicted / 1000).toFixed(1)} s a call > max-call-s ${maxCallMs / 1000} s`;
+          notRun.push({ N, backend: 'ort-node', threads: t, predicted_ms: predicted, budget: 'too slow', reason });
+          console.log(`${name.padEnd(14)} t=${t} N=${String(N).padStart(8)}: not run, ${reason}`);
+          continue;
+        }
         const point = await benchPoint(ort, session, {
           rows: N, features: FEATURES, seed: cfg.seed, chunkRows: cfg['chunk-rows'], method,
         }, inputCache);
@@ -142,13 +152,14 @@ async function main() {
           ns_per_row: (s.median_ms * 1e6) / N,
         };
         inference.push(entry);
+        last = entry;
         console.log(`${name.padEnd(14)} t=${t} N=${String(N).padStart(8)}: median ${s.median_ms.toFixed(4).padStart(10)} ms` +
           `  IQR ${s.iqr_ms.toFixed(4)}  x${s.iterations}  ${entry.budget}`);
       }
       if (session.release) await session.release();
     }
     const seed = byBackend[0];
-    benchmarks[name] = { load: { cold_ms: seed.cold_ms, warm_ms: seed.warm_ms, backend: 'ort-node', threads: seed.threads, by_backend: byBackend }, inference };
+    benchmarks[name] = { load: { cold_ms: seed.cold_ms, warm_ms: seed.warm_ms, backend: 'ort-node', threads: seed.threads, by_backend: byBackend }, inference, not_run: notRun };
   }
   const results = {
     schema: 1,

@@ -12,9 +12,10 @@ import subprocess
 import numpy as np
 import pytest
 
-from harness.artifacts import ROOT, Artifacts
+from harness.artifacts import Artifacts
 from harness.bench.config import load_bench_config
 from harness.bench.methodology import make_inputs, summarize
+from harness.config import ROOT
 
 node = shutil.which("node")
 pytestmark = [pytest.mark.unit, pytest.mark.skipif(node is None, reason="no node on PATH")]

@@ -218,3 +218,20 @@ def test_results_reader_names_the_file(tmp_path: Path) -> None:
     (tmp_path / "bench_onnx_results.json").write_text('{"timestamp": 1}')
     with pytest.raises(ConfigError, match="key 'benchmarks' missing"):
         read_results(tmp_path)
+
+
+def test_capacity_counts_sizes_not_run_at_their_predicted_time() -> None:
+    from harness.bench.results import NotRunEntry
+    from harness.bench.run import capacities
+
+    cfg = load_bench_config()
+    done = [{"N": n, "backend": "b", "threads": 1, "median_ms": n / 100.0} for n in (1000, 10_000, 100_000)]
+    skipped = [NotRunEntry(N=1_000_000, backend="b", threads=1, predicted_ms=10_000.0, budget="too slow", reason="r")]
+    by_tier = {c["budget"]: c for c in capacities(done, skipped, cfg)}  # type: ignore[arg-type]
+    assert by_tier["interactive"]["rows"] == 7500 and by_tier["interactive"]["how"] == "interpolated"
+    assert by_tier["batch"]["rows"] == pytest.approx(100_000, rel=1e-6) and by_tier["batch"]["how"] == "interpolated"
+
+
+def test_max_call_limit_depends_on_full() -> None:
+    cfg = load_bench_config()
+    assert cfg.max_call_ms(True) >= cfg.max_call_ms(False) > 0

@@ -17,7 +17,8 @@ import sys
 from pathlib import Path
 from typing import List, Optional
 
-from ..artifacts import ROOT, Artifacts
+from ..artifacts import Artifacts
+from ..config import ROOT
 from ..errors import ConfigError, run_cli
 from ..registry import MODELS_BY_NAME
 from .config import load_bench_config

@@ -28,6 +28,8 @@ _KEYS = (
     "warmup-s",
     "load-repeats",
     "chunk-rows",
+    "max-call-s",
+    "full-max-call-s",
     "seed",
 )
 BUDGET_TIERS = ("interactive", "batch")
@@ -68,10 +70,16 @@ class BenchConfig:
     method: Method
     load_repeats: int
     chunk_rows: int
+    max_call_s: float
+    full_max_call_s: float
     seed: int
 
     def sweep(self, full: bool) -> Tuple[int, ...]:
         return tuple(sorted(set(self.sizes + (self.full_sizes if full else ()))))
+
+    def max_call_ms(self, full: bool) -> float:
+        """Sizes whose call is predicted slower than this are recorded as not run."""
+        return 1000.0 * (self.full_max_call_s if full else self.max_call_s)
 
     def budget(self, tier: str) -> float:
         return dict(self.budgets_ms)[tier]
@@ -161,6 +169,8 @@ def bench_config(data: Mapping[str, Any], name: str = MATRIX_FILE.name) -> Bench
         method=method,
         load_repeats=_positive_int(name, "load-repeats", table["load-repeats"]),
         chunk_rows=_positive_int(name, "chunk-rows", table["chunk-rows"]),
+        max_call_s=_positive_number(name, "max-call-s", table["max-call-s"]),
+        full_max_call_s=_positive_number(name, "full-max-call-s", table["full-max-call-s"]),
         seed=seed,
     )
 

@@ -16,7 +16,8 @@ import subprocess
 from dataclasses import dataclass
 from typing import List, Optional, Sequence, Tuple
 
-from ..artifacts import ROOT, Artifacts
+from ..artifacts import Artifacts
+from ..config import ROOT
 from ..errors import WorkerError, run_cli
 from .config import BenchConfig, load_bench_config
 from .methodology import summarize

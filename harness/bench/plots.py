@@ -57,12 +57,12 @@ def plot_time_vs_rows(results: BenchResults, out_dir: Path) -> List[Path]:
             ax.axis("off")
         spare[0].legend(handles, labels, loc="center", fontsize=8, title="backend, threads")
     else:
-        fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=8)
+        fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 6), fontsize=8)
     host = results["host"]
     fig.suptitle(
         f"Time per call vs rows ({host['cpu_model']}, {host['cores']} cores; {results['timestamp']})", fontsize=10
     )
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0 if spare else 0.08, 1, 1))
     paths = []
     for ext in ("svg", "png"):
         path = out_dir / f"{PLOT_NAME}.{ext}"

@@ -42,6 +42,7 @@ def _columns(results: BenchResults) -> List[Tuple[str, int]]:
 
 
 def _largest(results: BenchResults, model: str, backend: str, threads: int) -> Optional[InferenceEntry]:
+    """The largest size that ran for this series (a size not run has no measurement)."""
     pts = [e for e in results["benchmarks"][model]["inference"] if e["backend"] == backend and e["threads"] == threads]
     return max(pts, key=lambda e: e["N"]) if pts else None
 
@@ -53,7 +54,20 @@ def tables(results: BenchResults) -> List[Table]:
     medians, floors, loads, caps = [], [], [], []
     for model, bench in results["benchmarks"].items():
         tops = [_largest(results, model, b, t) for b, t in cols]
-        medians.append((model, *(fmt_ms(e["median_ms"]) if e else "–" for e in tops)))
+        skipped = {(n["backend"], n["threads"], n["N"]): n for n in bench.get("not_run", [])}
+        medians.append(
+            (
+                model,
+                *(
+                    f"not run (≈{skipped[(b, t, largest)]['predicted_ms'] / 1000:.2g} s)"
+                    if (b, t, largest) in skipped
+                    else fmt_ms(e["median_ms"])
+                    if e
+                    else "–"
+                    for (b, t), e in zip(cols, tops)
+                ),
+            )
+        )
         floors.append(
             (
                 model,
@@ -84,7 +98,13 @@ def tables(results: BenchResults) -> List[Table]:
         )
     budgets = results["budgets_ms"]
     return [
-        Table(f"Median ms per call at {fmt_rows(largest)} rows", "t = threads.", heads, tuple(medians)),
+        Table(
+            f"Median ms per call at {fmt_rows(largest)} rows",
+            "t = threads. “not run”: the call was predicted (linearly from the size before) to exceed "
+            "max-call-s, so the size was skipped and counts as too slow.",
+            heads,
+            tuple(medians),
+        ),
         Table(
             "Capacity: largest rows per call within the budgets",
             f"interactive (< {budgets['interactive']:g} ms) / batch (< {budgets['batch']:g} ms), interpolated on "
@@ -94,7 +114,7 @@ def tables(results: BenchResults) -> List[Table]:
             tuple(caps),
         ),
         Table(
-            f"Against the hardware at {fmt_rows(largest)} rows",
+            "Against the hardware, at the largest size run",
             "measured ns per row / floor ns per row (bound) = fraction of the limit reached; the floor is "
             "the largest of memory traffic, dense FLOPs and dependent tree-node loads (docs/bench.md).",
             heads,

@@ -5,7 +5,8 @@ It keeps the seed's keys (``timestamp``, ``benchmarks.<model>.load.{cold_ms, war
 and extends them: every inference entry names its backend and thread count and adds p95, IQR,
 first call, output copy, chunks, peak memory and the cost model's figures; ``load`` keeps the
 seed's two numbers (onnxruntime-node at one thread when it ran, as the seed measured, else the
-first backend that ran) and lists every backend under ``by_backend``. ``backends`` gives exact
+first backend that ran) and lists every backend under ``by_backend``. Sizes predicted slower
+than ``max-call-s`` are listed under ``not_run`` with their predicted time. ``backends`` gives exact
 versions or the reason a backend was skipped; ``host`` and ``machine`` say where it ran.
 node/bench_inference_onnx.mjs writes the same shape for onnxruntime-node alone.
 """
@@ -78,11 +79,24 @@ class CapacityEntry(TypedDict):
     how: str
 
 
+class NotRunEntry(TypedDict):
+    """A size skipped because its call was predicted (linearly in rows from the size before)
+    to take longer than ``max-call-s``: too slow for either budget by construction."""
+
+    N: int
+    backend: str
+    threads: int
+    predicted_ms: float
+    budget: str
+    reason: str
+
+
 class ModelBench(TypedDict):
     title: str
     cost: Optional[CostEntry]
     load: LoadSummary
     inference: List[InferenceEntry]
+    not_run: List[NotRunEntry]
     capacity: List[CapacityEntry]
 
 

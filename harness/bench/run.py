@@ -13,7 +13,7 @@ from ..registry import model as model_spec
 from .capacity import capacity
 from .config import BenchConfig
 from .costmodel import floor, row_cost
-from .machine import host, load_average, measure_machine
+from .machine import MachineEntry, host, load_average, measure_machine
 from .methodology import classify, summarize
 from .results import (
     BackendEntry,
@@ -21,6 +21,7 @@ from .results import (
     InferenceEntry,
     LoadEntry,
     ModelBench,
+    NotRunEntry,
     capacity_entry,
     inference_entry,
     seed_load,
@@ -83,10 +84,10 @@ def run_bench(
     )
     loads: Dict[str, List[LoadEntry]] = {m: [] for m in models}
     points: Dict[str, List[InferenceEntry]] = {m: [] for m in models}
+    not_run: Dict[str, List[NotRunEntry]] = {m: [] for m in models}
     for runner in runners:
         try:
             for name in models:
-                cost = row_cost(model_spec(name))
                 for threads in config.threads:
                     lt = runner.load(name, threads)
                     loads[name].append(
@@ -94,17 +95,9 @@ def run_bench(
                             backend=runner.name, threads=threads, cold_ms=lt.cold_ms, warm_ms=lt.warm_ms, what=lt.what
                         )
                     )
-                    for rows in sizes:
-                        raw = runner.time(name, rows, threads)
-                        stats = summarize(raw.samples_ms)
-                        budget = classify(stats.median_ms, config.budgets_ms)
-                        entry = inference_entry(runner.name, threads, raw, stats, budget, floor(cost, machine, threads))
-                        points[name].append(entry)
-                        log(
-                            f"bench: {runner.name:<11} {name:<14} t={threads} N={rows:>8}: "
-                            f"median {stats.median_ms:10.4f} ms  IQR {stats.iqr_ms:8.4f}  "
-                            f"x{stats.iterations:<4} {budget}"
-                        )
+                    series = _series(runner, name, threads, sizes, config, machine, config.max_call_ms(full))
+                    points[name] += series[0]
+                    not_run[name] += series[1]
         except HarnessError as exc:
             backend_entries[runner.name] = BackendEntry(
                 status="failed", reason=exc.one_line(), versions=backend_entries[runner.name]["versions"], init_ms=None
@@ -121,7 +114,8 @@ def run_bench(
             cost=row_cost(spec).entry(),
             load=seed_load(loads[name]),
             inference=points[name],
-            capacity=capacities(points[name], config),
+            not_run=not_run[name],
+            capacity=capacities(points[name], not_run[name], config),
         )
     return BenchResults(
         schema=1,
@@ -140,10 +134,55 @@ def run_bench(
     )
 
 
-def capacities(entries: Sequence[InferenceEntry], config: BenchConfig) -> list:
+def _series(
+    runner: Runner,
+    name: str,
+    threads: int,
+    sizes: Sequence[int],
+    config: BenchConfig,
+    machine: MachineEntry,
+    max_call_ms: float,
+) -> Tuple[List[InferenceEntry], List[NotRunEntry]]:
+    """One (backend, model, threads) sweep, smallest size first."""
+    cost = row_cost(model_spec(name))
+    done: List[InferenceEntry] = []
+    skipped: List[NotRunEntry] = []
+    for rows in sizes:
+        if done:
+            last = done[-1]
+            predicted = last["median_ms"] * rows / last["N"]
+            if predicted > max_call_ms:
+                reason = f"predicted {predicted / 1000:.1f} s a call > max-call-s {max_call_ms / 1000:g} s"
+                skipped.append(
+                    NotRunEntry(
+                        N=rows,
+                        backend=runner.name,
+                        threads=threads,
+                        predicted_ms=predicted,
+                        budget="too slow",
+                        reason=reason,
+                    )
+                )
+                log(f"bench: {runner.name:<11} {name:<14} t={threads} N={rows:>8}: not run, {reason}")
+                continue
+        raw = runner.time(name, rows, threads)
+        stats = summarize(raw.samples_ms)
+        budget = classify(stats.median_ms, config.budgets_ms)
+        done.append(inference_entry(runner.name, threads, raw, stats, budget, floor(cost, machine, threads)))
+        log(
+            f"bench: {runner.name:<11} {name:<14} t={threads} N={rows:>8}: "
+            f"median {stats.median_ms:10.4f} ms  IQR {stats.iqr_ms:8.4f}  x{stats.iterations:<4} {budget}"
+        )
+    return done, skipped
+
+
+def capacities(entries: Sequence[InferenceEntry], not_run: Sequence[NotRunEntry], config: BenchConfig) -> list:
+    """Per (backend, threads, budget); a size not run counts at its predicted time."""
     series: Dict[Tuple[str, int], List[Tuple[int, float]]] = {}
     for e in entries:
         series.setdefault((e["backend"], e["threads"]), []).append((e["N"], e["median_ms"]))
+    for n in not_run:
+        series.setdefault((n["backend"], n["threads"]), []).append((n["N"], n["predicted_ms"]))
     out = []
     for (backend, threads), pts in series.items():
         for tier, limit in config.budgets_ms:
