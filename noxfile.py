@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 from harness import __version__ as HARNESS_VERSION  # noqa: E402
 from harness import environments, results  # noqa: E402
 from harness.cells import load_cells  # noqa: E402
-from harness.config import load_matrix  # noqa: E402
+from harness.config import ARTIFACT_ROOT, load_matrix  # noqa: E402
 from harness.errors import HarnessError  # noqa: E402
 
 MATRIX_PATH = Path(os.environ.get("ONNX_INV_MATRIX") or ROOT / "matrix.toml").resolve()
@@ -171,39 +171,49 @@ def _cell_args(posargs: list) -> tuple:
 def _make_cell_session(cell: results.CellSpec) -> None:
     def run_cell(session: nox.Session) -> None:
         out, models = _cell_args(session.posargs)
-        key = results.inputs_key(cell, ROOT / "reference_data" / "manifest.json", HARNESS_VERSION)
-        result = results.new_result(cell, key, HARNESS_VERSION)
-        result["log"] = os.environ.get("ONNX_INV_CELL_LOG")
-        start = time.monotonic()
-        versions = cell["versions"]
-        env = {"PYTHONPATH": str(ROOT), "ONNX_INV_WORKER_TIMEOUT": os.environ.get("ONNX_INV_WORKER_TIMEOUT", "120")}
-        try:
-            if cell["kind"] == "converter":
-                reqs = [f"skl2onnx=={versions['skl2onnx']}", f"onnxruntime=={versions['onnxruntime']}", "scikit-learn"]
-                reqs += ["onnx", "threadpoolctl", "packaging"]
-            else:
-                reqs = [f"onnxruntime=={versions['onnxruntime']}", "packaging"]
-                env["ONNX_INV_NODE"] = environments.node_binary(versions["node"])
-                env["ONNX_INV_NODE_PREFIX"] = str(environments.onnxruntime_node_prefix(versions["onnxruntime-node"]))
-            reqs += [*cell["companions"], "tomli>=1.1; python_version < '3.11'"]
-            environments.uv_install(str(Path(session.virtualenv.bin) / "python"), reqs)
-        except environments.EnvironmentFailure as exc:
-            result.update(status="unsupported" if exc.unsupported else "error", reason=exc.reason, complete=True)
-            result["timings"]["install_s"] = round(time.monotonic() - start, 2)
-            session.log(f"{cell['id']}: {result['status']}: {exc.reason}")
-            results.write_result(out, result)
-            return
-        result["timings"]["install_s"] = round(time.monotonic() - start, 2)
-        pending = out / "pending" / f"{cell['id']}.json"
-        pending.parent.mkdir(parents=True, exist_ok=True)
-        pending.write_text(json.dumps(result))
-        session.run("python", "-m", "harness.cell_suite", "--pending", str(pending), "--out", str(out),
-                    "--models", models, env=env)  # fmt: skip
-        pending.unlink(missing_ok=True)
+        key = results.inputs_key(cell, ARTIFACT_ROOT / "reference_data" / "manifest.json", HARNESS_VERSION)
+        with environments.cell_lock(cell["id"]):
+            reusable, why = results.is_reusable(results.result_path(out, cell["id"]), key)
+            if reusable and not models and os.environ.get("ONNX_INV_FORCE") != "1":
+                session.log(f"{cell['id']}: {why}: finished by another run meanwhile")
+                return
+            _run_cell(session, cell, out, models, key)
 
     run_cell.__doc__ = f"{cell['kind']} cell: {cell['label']}"
     nox.session(name=f"cell-{cell['id']}", python=interpreter(cell["versions"]["python"]), default=False,
                 tags=["cell", cell["kind"]])(run_cell)  # fmt: skip
+
+
+def _run_cell(session: nox.Session, cell: results.CellSpec, out: Path, models: str, key: str) -> None:
+    """Install the cell's packages (the resolver's refusal is `unsupported`), then run its suite."""
+    result = results.new_result(cell, key, HARNESS_VERSION)
+    result["log"] = os.environ.get("ONNX_INV_CELL_LOG")
+    start = time.monotonic()
+    versions = cell["versions"]
+    env = {"PYTHONPATH": str(ROOT), "ONNX_INV_WORKER_TIMEOUT": os.environ.get("ONNX_INV_WORKER_TIMEOUT", "120")}
+    try:
+        if cell["kind"] == "converter":
+            reqs = [f"skl2onnx=={versions['skl2onnx']}", f"onnxruntime=={versions['onnxruntime']}", "scikit-learn"]
+            reqs += ["onnx", "threadpoolctl", "packaging"]
+        else:
+            reqs = [f"onnxruntime=={versions['onnxruntime']}", "packaging"]
+            env["ONNX_INV_NODE"] = environments.node_binary(versions["node"])
+            env["ONNX_INV_NODE_PREFIX"] = str(environments.onnxruntime_node_prefix(versions["onnxruntime-node"]))
+        reqs += [*cell["companions"], "tomli>=1.1; python_version < '3.11'"]
+        environments.uv_install(str(Path(session.virtualenv.bin) / "python"), reqs)
+    except environments.EnvironmentFailure as exc:
+        result.update(status="unsupported" if exc.unsupported else "error", reason=exc.reason, complete=True)
+        result["timings"]["install_s"] = round(time.monotonic() - start, 2)
+        session.log(f"{cell['id']}: {result['status']}: {exc.reason}")
+        results.write_result(out, result)
+        return
+    result["timings"]["install_s"] = round(time.monotonic() - start, 2)
+    pending = out / "pending" / f"{cell['id']}.json"
+    pending.parent.mkdir(parents=True, exist_ok=True)
+    pending.write_text(json.dumps(result))
+    session.run("python", "-m", "harness.cell_suite", "--pending", str(pending), "--out", str(out),
+                "--models", models, env=env)  # fmt: skip
+    pending.unlink(missing_ok=True)
 
 
 try:

@@ -18,9 +18,9 @@ from typing import Any, Dict, List, Optional, TypedDict
 
 import numpy as np
 
+from .config import ARTIFACT_ROOT, ROOT  # noqa: F401  (ROOT is re-exported)
 from .errors import ArtifactError
 
-ROOT = Path(__file__).resolve().parent.parent
 MODELS_DIR = "models"
 REFERENCE_DIR = "reference_data"
 MANIFEST_NAME = "manifest.json"
@@ -119,7 +119,7 @@ def array_entry(array: np.ndarray, dtype: str) -> ArrayEntry:
 class Artifacts:
     """Read access to ``models/`` and ``reference_data/``, every byte checked."""
 
-    def __init__(self, root: Path = ROOT) -> None:
+    def __init__(self, root: Path = ARTIFACT_ROOT) -> None:
         self.root = Path(root)
         self.manifest_path = self.root / REFERENCE_DIR / MANIFEST_NAME
         self.manifest = load_manifest(self.manifest_path)

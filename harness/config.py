@@ -5,6 +5,7 @@ Validation is strict and every failure is one line naming the file and the key a
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Any, Dict, Mapping
@@ -17,6 +18,9 @@ else:  # pragma: no cover - exercised in 3.9/3.10 cells
     import tomli as tomllib
 
 ROOT = Path(__file__).resolve().parent.parent
+#: Where models/ and reference_data/ are read from: $ONNX_INV_ROOT (a copy, e.g. in a fault
+#: test) or this checkout.
+ARTIFACT_ROOT = Path(os.environ.get("ONNX_INV_ROOT") or ROOT)
 MATRIX_FILE = ROOT / "matrix.toml"
 SCHEMA = 1
 

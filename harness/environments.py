@@ -10,6 +10,7 @@ resolver's own words come back as the reason. Standard library only (runs in nox
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
@@ -17,7 +18,7 @@ import re
 import shutil
 import subprocess
 from pathlib import Path
-from typing import List, Sequence
+from typing import Iterator, List, Sequence
 
 ROOT = Path(__file__).resolve().parent.parent
 CELLS_DIR = Path(os.environ.get("ONNX_INV_CELLS_DIR") or ROOT / ".cells")
@@ -117,3 +118,14 @@ def node_binary(version: str) -> str:
 
 def onnxruntime_node_prefix(version: str) -> Path:
     return npm_prefix(f"onnxruntime-node-{version}", [f"onnxruntime-node@{version}"])
+
+
+@contextlib.contextmanager
+def cell_lock(cell_id: str) -> Iterator[None]:
+    """One run at a time per cell on this machine: the cell's venv and Node prefix are shared
+    by every run (and every output folder), so two runs of one cell take turns."""
+    folder = CELLS_DIR / "locks"
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / f"{cell_id}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield

@@ -26,11 +26,11 @@ from typing import Dict, List, Optional
 
 from . import __version__
 from .cells import load_cells
-from .config import MATRIX_FILE, ROOT
+from .config import ARTIFACT_ROOT, MATRIX_FILE, ROOT
 from .errors import ConfigError, run_cli
 from .results import CellSpec, inputs_key, is_reusable, new_result, read_result, result_path, write_result
 
-MANIFEST = ROOT / "reference_data" / "manifest.json"
+MANIFEST = ARTIFACT_ROOT / "reference_data" / "manifest.json"
 
 
 class Progress:
@@ -64,6 +64,8 @@ class Runner:
         env = {**os.environ, "ONNX_INV_CELL_LOG": str(log), "ONNX_INV_MATRIX": str(self.args.matrix.resolve())}
         if self.args.full:
             env["ONNX_INV_FULL"] = "1"
+        if self.args.force or self.args.models:
+            env["ONNX_INV_FORCE"] = "1"
         argv = [sys.executable, "-m", "nox", "-f", str(ROOT / "noxfile.py"), "-r", "-s", f"cell-{cell['id']}"]
         argv += ["--", "--out", str(self.out)] + (["--models", self.args.models] if self.args.models else [])
         path = result_path(self.out, cell["id"])
