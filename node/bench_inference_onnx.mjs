@@ -130,9 +130,11 @@ async function main() {
       const options = { intraOpNumThreads: t, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all' };
       const { session, cold_ms, warm_ms } = await timeLoads(ort, bytes, options, cfg['load-repeats']);
       byBackend.push({ backend: 'ort-node', threads: t, cold_ms, warm_ms, what: 'InferenceSession.create(model bytes)' });
-      let last = null;
+      const done = [];
       for (const N of sizes) {
-        const predicted = last ? (last.median_ms * N) / last.N : 0;
+        // marginal cost per row between the last two sizes (harness/bench/run.py predict_ms)
+        const [p, q] = done.slice(-2);
+        const predicted = q ? q.median_ms + Math.max(0, (q.median_ms - p.median_ms) / (q.N - p.N)) * (N - q.N) : 0;
         if (predicted > maxCallMs) {
           const reason = `predicted ${(predicted / 1000).toFixed(1)} s a call > max-call-s ${maxCallMs / 1000} s`;
           notRun.push({ N, backend: 'ort-node', threads: t, predicted_ms: predicted, budget: 'too slow', reason });
@@ -152,7 +154,7 @@ async function main() {
           ns_per_row: (s.median_ms * 1e6) / N,
         };
         inference.push(entry);
-        last = entry;
+        done.push(entry);
         console.log(`${name.padEnd(14)} t=${t} N=${String(N).padStart(8)}: median ${s.median_ms.toFixed(4).padStart(10)} ms` +
           `  IQR ${s.iqr_ms.toFixed(4)}  x${s.iterations}  ${entry.budget}`);
       }

@@ -235,3 +235,11 @@ def test_capacity_counts_sizes_not_run_at_their_predicted_time() -> None:
 def test_max_call_limit_depends_on_full() -> None:
     cfg = load_bench_config()
     assert cfg.max_call_ms(True) >= cfg.max_call_ms(False) > 0
+
+
+def test_prediction_uses_the_marginal_cost_per_row() -> None:
+    from harness.bench.run import predict_ms
+
+    # 10 ms of fixed overhead (a thread pool) must not be multiplied by the rows
+    assert predict_ms([(1, 10.0), (1000, 11.0)], 1_000_000) == pytest.approx(11.0 + 999_000 / 999)
+    assert predict_ms([(1000, 5.0), (10_000, 4.0)], 100_000) == 4.0  # noise: never below the last

@@ -100,8 +100,8 @@ def tables(results: BenchResults) -> List[Table]:
     return [
         Table(
             f"Median ms per call at {fmt_rows(largest)} rows",
-            "t = threads. “not run”: the call was predicted (linearly from the size before) to exceed "
-            "max-call-s, so the size was skipped and counts as too slow.",
+            "t = threads. “not run”: the call was predicted (from the cost per row between the two "
+            "sizes before) to exceed max-call-s, so the size was skipped and counts as too slow.",
             heads,
             tuple(medians),
         ),

@@ -80,8 +80,9 @@ class CapacityEntry(TypedDict):
 
 
 class NotRunEntry(TypedDict):
-    """A size skipped because its call was predicted (linearly in rows from the size before)
-    to take longer than ``max-call-s``: too slow for either budget by construction."""
+    """A size skipped because its call was predicted (the marginal cost per row between the
+    two sizes before, ``run.predict_ms``) to take longer than ``max-call-s``: too slow for
+    either budget by construction."""
 
     N: int
     backend: str

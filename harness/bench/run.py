@@ -148,9 +148,8 @@ def _series(
     done: List[InferenceEntry] = []
     skipped: List[NotRunEntry] = []
     for rows in sizes:
-        if done:
-            last = done[-1]
-            predicted = last["median_ms"] * rows / last["N"]
+        if len(done) >= 2:
+            predicted = predict_ms([(e["N"], e["median_ms"]) for e in done[-2:]], rows)
             if predicted > max_call_ms:
                 reason = f"predicted {predicted / 1000:.1f} s a call > max-call-s {max_call_ms / 1000:g} s"
                 skipped.append(
@@ -174,6 +173,14 @@ def _series(
             f"median {stats.median_ms:10.4f} ms  IQR {stats.iqr_ms:8.4f}  x{stats.iterations:<4} {budget}"
         )
     return done, skipped
+
+
+def predict_ms(last_two: Sequence[Tuple[int, float]], rows: int) -> float:
+    """A call's time at ``rows``, from the marginal cost per row between the last two sizes
+    (so a fixed per-call overhead, e.g. a thread pool's, is not scaled with the rows)."""
+    (n1, t1), (n2, t2) = last_two
+    per_row = max(0.0, (t2 - t1) / (n2 - n1))
+    return t2 + per_row * (rows - n2)
 
 
 def capacities(entries: Sequence[InferenceEntry], not_run: Sequence[NotRunEntry], config: BenchConfig) -> list:
