@@ -199,6 +199,10 @@ def _run_cell(session: nox.Session, cell: results.CellSpec, out: Path, models: s
             reqs = [f"onnxruntime=={versions['onnxruntime']}", "packaging"]
             env["ONNX_INV_NODE"] = environments.node_binary(versions["node"])
             env["ONNX_INV_NODE_PREFIX"] = str(environments.onnxruntime_node_prefix(versions["onnxruntime-node"]))
+        if "onnxruntime-web" in versions:
+            env["ONNX_INV_WEB_PREFIX"] = str(environments.onnxruntime_web_prefix(versions["onnxruntime-web"]))
+            # the browser driver (playwright-core) needs Node >= 20; the page runs in Chromium's engine
+            env["ONNX_INV_BROWSER_NODE"] = shutil.which("node") or env["ONNX_INV_NODE"]
         reqs += [*cell["companions"], "tomli>=1.1; python_version < '3.11'"]
         environments.uv_install(str(Path(session.virtualenv.bin) / "python"), reqs)
     except environments.EnvironmentFailure as exc:

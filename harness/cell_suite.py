@@ -25,6 +25,8 @@ import numpy as np
 from .artifacts import ROOT, Artifacts
 from .backends.ort_node import OrtNode
 from .backends.ort_python import OrtPython
+from .backends.ort_web_browser import OrtWebBrowser
+from .backends.ort_web_node import OrtWebNode
 from .compare import compare
 from .errors import HarnessError, run_cli
 from .invariance import BackendRuns, Outcome, cases, check
@@ -95,6 +97,9 @@ def run_runtime_cell(result: CellResult, models: List[str]) -> None:
         "ort-python": lambda: OrtPython(artifacts, threads=1),
         "ort-node": lambda: OrtNode(artifacts, threads=1),
     }
+    if "onnxruntime-web" in result["cell"]["versions"]:
+        factories["ort-web-node"] = lambda: OrtWebNode(artifacts, threads=1)
+        factories["ort-web-browser"] = lambda: OrtWebBrowser(artifacts, threads=1)
     runs = BackendRuns(artifacts, factories)
     try:
         live = {"sklearn", *factories}
@@ -122,6 +127,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     result["installed"]["python"] = {d.metadata["Name"]: d.version for d in metadata.distributions()}
     prefix = Path(os.environ.get("ONNX_INV_NODE_PREFIX") or ROOT)
     result["installed"]["npm"] = npm_versions(prefix)
+    web = os.environ.get("ONNX_INV_WEB_PREFIX")
+    if web:
+        result["installed"]["npm-web"] = npm_versions(Path(web))
     try:
         if result["cell"]["kind"] == "converter":
             from .converter_suite import run_converter_cell

@@ -129,3 +129,12 @@ def cell_lock(cell_id: str) -> Iterator[None]:
     with open(folder / f"{cell_id}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         yield
+
+
+def onnxruntime_web_prefix(version: str) -> Path:
+    """onnxruntime-web at ``version`` plus the repository's pinned playwright-core (the browser
+    driver; one pin, in package.json)."""
+    pins = json.loads((ROOT / "package.json").read_text())["dependencies"]
+    return npm_prefix(
+        f"onnxruntime-web-{version}", [f"onnxruntime-web@{version}", f"playwright-core@{pins['playwright-core']}"]
+    )

@@ -23,7 +23,6 @@ import http from 'node:http';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
 import { readFrames, writeFrame } from './protocol.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -60,6 +59,18 @@ const timeoutMs = Number(option('--timeout-ms', '60000'));
 
 function oneLine(text) {
   return String(text).replace(/\s+/g, ' ').trim();
+}
+
+// playwright-core from --prefix (a matrix cell's own node_modules) when it has one, else ours.
+function loadPlaywright() {
+  for (const base of [prefix, path.join(here, '..')]) {
+    try {
+      return createRequire(path.join(base, 'package.json'))('playwright-core');
+    } catch {
+      // not installed there
+    }
+  }
+  throw new Error(`playwright-core is not installed under ${prefix}/node_modules nor in this repository`);
 }
 
 function findDist() {
@@ -183,6 +194,7 @@ async function start() {
     server.listen(0, '127.0.0.1', resolve);
   });
   origin = `http://127.0.0.1:${server.address().port}`;
+  const { chromium } = loadPlaywright();
   context = await chromium.launchPersistentContext(userDataDir, {
     executablePath,
     headless: true,
