@@ -35,7 +35,11 @@ from harness.config import ARTIFACT_ROOT, load_matrix  # noqa: E402
 from harness.errors import HarnessError  # noqa: E402
 
 MATRIX_PATH = Path(os.environ.get("ONNX_INV_MATRIX") or ROOT / "matrix.toml").resolve()
-MATRIX = load_matrix(MATRIX_PATH)
+try:
+    MATRIX = load_matrix(MATRIX_PATH)
+except HarnessError as _exc:  # one line naming the file and key, not a traceback
+    print(_exc.one_line(), file=sys.stderr)
+    sys.exit(_exc.exit_code)
 GENERATE = MATRIX["generate"]
 DEFAULT = MATRIX["default-cell"]
 TEST_DEPS = ("pytest>=7", "tomli>=1.1; python_version < '3.11'", "packaging>=21")

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import platform
 import time
 from importlib import metadata
 from pathlib import Path
@@ -30,6 +31,7 @@ from .backends.ort_web_node import OrtWebNode
 from .compare import compare
 from .errors import HarnessError, run_cli
 from .invariance import BackendRuns, Outcome, cases, check
+from .processes import exit_with_parent
 from .registry import BITWISE, MODELS, MODELS_BY_NAME, PAIRS
 from .results import CellResult, CheckRecord, DriftRecord, cell_status, write_result
 
@@ -91,6 +93,27 @@ def npm_versions(prefix: Path) -> Dict[str, str]:
     return found
 
 
+def locked_mismatches(result: CellResult) -> List[str]:
+    """Axis versions actually installed vs the cell's locked versions (nothing may float)."""
+    installed = {k.lower(): v for k, v in result["installed"]["python"].items()}
+    npm = {**result["installed"].get("npm", {}), **result["installed"].get("npm-web", {})}
+    node = (result["backends"].get("ort-node") or {}).get("node", "")
+    found = {
+        "python": platform.python_version(),
+        "onnxruntime": installed.get("onnxruntime"),
+        "skl2onnx": installed.get("skl2onnx"),
+        "onnxruntime-node": npm.get("onnxruntime-node"),
+        "onnxruntime-web": result["installed"].get("npm-web", {}).get("onnxruntime-web"),
+        "node": node.lstrip("v") or None,
+    }
+    wrong = []
+    for axis, locked in result["cell"]["versions"].items():
+        got = found.get(axis)
+        if got is not None and got != locked:
+            wrong.append(f"{axis} {got} (locked {locked})")
+    return wrong
+
+
 def run_runtime_cell(result: CellResult, models: List[str]) -> None:
     artifacts = Artifacts()
     factories = {
@@ -118,6 +141,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--models", default="", help="comma-separated model names (default: all)")
     args = parser.parse_args(argv)
+    exit_with_parent()  # nox started us: if the matrix run is killed, so are we (and our workers)
     result: CellResult = json.loads(args.pending.read_text())
     models = [m for m in args.models.split(",") if m] or [m.name for m in MODELS]
     for m in models:
@@ -138,6 +162,15 @@ def main(argv: Optional[List[str]] = None) -> int:
         else:
             run_runtime_cell(result, models)
         result["status"], result["reason"] = cell_status(result["checks"])
+        skipped = [c for c in result["checks"] if c["status"] == "skipped"]
+        if skipped and result["status"] != "failed":  # the cell installed it: missing is a fault
+            result["status"], result["reason"] = "error", f"backend unavailable in this cell: {skipped[0]['reason']}"
+        drifted = locked_mismatches(result)
+        if drifted:
+            result["status"], result["reason"] = (
+                "error",
+                "installed versions differ from the lock: " + "; ".join(drifted),
+            )
     except HarnessError as exc:
         result["status"], result["reason"] = "error", exc.one_line()
     result["timings"]["suite_s"] = round(time.monotonic() - start, 2)

@@ -28,6 +28,7 @@ from . import __version__
 from .cells import load_cells
 from .config import ARTIFACT_ROOT, MATRIX_FILE, ROOT
 from .errors import ConfigError, run_cli
+from .processes import die_with_parent
 from .results import CellSpec, inputs_key, is_reusable, new_result, read_result, result_path, write_result
 
 MANIFEST = ARTIFACT_ROOT / "reference_data" / "manifest.json"
@@ -70,7 +71,9 @@ class Runner:
         argv += ["--", "--out", str(self.out)] + (["--models", self.args.models] if self.args.models else [])
         path = result_path(self.out, cell["id"])
         with open(log, "w") as f:
-            proc = subprocess.Popen(argv, stdout=f, stderr=subprocess.STDOUT, env=env, cwd=ROOT, start_new_session=True)
+            proc = subprocess.Popen(
+                argv, stdout=f, stderr=subprocess.STDOUT, env=env, cwd=ROOT, preexec_fn=die_with_parent
+            )
             self.procs[cell["id"]] = proc
             try:
                 code = proc.wait(timeout=self.args.cell_timeout)

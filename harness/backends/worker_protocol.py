@@ -19,6 +19,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 import numpy as np
 
 from ..errors import WorkerError
+from ..processes import die_with_parent
 
 DTYPES = {"float32": np.float32, "float64": np.float64, "int64": np.int64, "int32": np.int32, "uint8": np.uint8}
 
@@ -60,7 +61,7 @@ class WorkerProcess:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             env=env,
-            start_new_session=True,  # so a kill takes any grandchildren with it
+            preexec_fn=die_with_parent,  # own process group; killed if the harness dies
         )
         os.set_blocking(self.proc.stdin.fileno(), False)
         self._stderr_thread = threading.Thread(target=self._drain_stderr, daemon=True)
