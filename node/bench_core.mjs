@@ -205,7 +205,8 @@ export function chaseLatencyNs(steps = 20_000_000, size = 1024) {
 
 /**
  * The worker's `bench` op (node/worker.mjs; any JS worker may reuse it):
- *   {action: 'load', key, options, load_repeats} + model bytes -> {cold_ms, warm_ms, warm_samples_ms}
+ *   {action: 'load', key, options, load_repeats, release_others} + model bytes
+ *                                                        -> {cold_ms, warm_ms, warm_samples_ms}
  *   {action: 'point', key, rows, features, seed, chunk_rows, method}  -> timePoint result + memory
  *   {action: 'probe'}                                               -> {chase_ns}
  * `sessions` is the worker's map of loaded sessions (load stores the session under `key`).
@@ -214,8 +215,14 @@ export async function benchOp(ort, sessions, header, payload, inputCache) {
   switch (header.action) {
     case 'load': {
       const { session, ...times } = await timeLoads(ort, new Uint8Array(payload), header.options, header.load_repeats ?? 3);
-      const old = sessions.get(header.key);
-      if (old?.release) await old.release();
+      for (const [key, old] of sessions) {
+        // the key's previous session, and with release_others every other one: a sweep holds
+        // one session at a time, so peak memory is the point's, not the run's
+        if (key === header.key || header.release_others) {
+          if (old?.release) await old.release();
+          sessions.delete(key);
+        }
+      }
       sessions.set(header.key, session);
       return times;
     }

@@ -59,7 +59,13 @@ class OrtNodeRunner:
         return answer
 
     def _load(self, key: str, model: str, threads: int, repeats: int = 0) -> Dict[str, Any]:
-        header = {"action": "load", "key": key, "options": session_options(threads), "load_repeats": repeats}
+        header = {
+            "action": "load",
+            "key": key,
+            "options": session_options(threads),
+            "load_repeats": repeats,
+            "release_others": True,  # one session at a time: peak memory is the point's
+        }
         return self._request(header, (self.artifacts.model_bytes(model),))
 
     def versions(self) -> Mapping[str, str]:

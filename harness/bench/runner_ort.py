@@ -51,6 +51,7 @@ class OrtPythonRunner:
     def load(self, model: str, threads: int) -> LoadTimes:
         data = self.artifacts.model_bytes(model)
         times = []
+        self._sessions.clear()  # one session at a time: peak memory is the point's, not the run's
         for _ in range(1 + self.config.load_repeats):
             self._sessions.pop((model, threads), None)
             t0 = time.perf_counter_ns()

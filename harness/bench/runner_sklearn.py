@@ -87,6 +87,7 @@ class SklearnRunner:
             times.append((time.perf_counter_ns() - t0) / 1e6)
         if hasattr(estimator, "n_jobs"):
             estimator.n_jobs = threads
+        self._estimators.clear()  # one estimator at a time, as the other runners hold one session
         self._estimators[(model_name, threads)] = estimator
         warm = statistics.median(times[1:]) if len(times) > 1 else None
         return LoadTimes(cold_ms=times[0], warm_ms=warm, what="pickle.loads(estimator) in memory")
