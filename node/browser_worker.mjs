@@ -18,12 +18,12 @@
 // an error naming the op with the page's console errors; the browser is always closed on the
 // way out (stdin end, exit op, signals, fatal errors).
 
-import { createReadStream, readFileSync, statSync } from 'node:fs';
+import { createReadStream, statSync } from 'node:fs';
 import http from 'node:http';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readFrames, writeFrame } from './protocol.mjs';
+import { findPackage, installedVersion, option, prefixOption, repoRoot, serve as serveFrames } from './serve.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const packageName = 'onnxruntime-web';
@@ -46,12 +46,7 @@ const MIME = {
   '.map': 'application/json',
 };
 
-function option(name, fallback) {
-  const i = process.argv.indexOf(name);
-  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback;
-}
-
-const prefix = path.resolve(option('--prefix', path.join(here, '..')));
+const prefix = prefixOption();
 const executablePath = option('--chromium', '/usr/bin/chromium');
 const userDataDir = option('--user-data-dir', null);
 const threads = Number(option('--threads', '1'));
@@ -63,7 +58,7 @@ function oneLine(text) {
 
 // playwright-core from --prefix (a matrix cell's own node_modules) when it has one, else ours.
 function loadPlaywright() {
-  for (const base of [prefix, path.join(here, '..')]) {
+  for (const base of [prefix, repoRoot]) {
     try {
       return createRequire(path.join(base, 'package.json'))('playwright-core');
     } catch {
@@ -74,20 +69,8 @@ function loadPlaywright() {
 }
 
 function findDist() {
-  const require = createRequire(path.join(prefix, 'package.json'));
-  let resolved;
-  try {
-    resolved = require.resolve(packageName);
-  } catch {
-    throw new Error(
-      `${packageName} is not installed under ${prefix}/node_modules; install it with ` +
-        `\`npm install --ignore-scripts\` in ${prefix} (or run \`nox -s invariance\`)`,
-    );
-  }
-  const root = path.join(resolved.split(`node_modules${path.sep}${packageName}${path.sep}`)[0], 'node_modules',
-    packageName);
-  const version = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')).version;
-  return { dist: path.join(root, 'dist'), version };
+  const { root } = findPackage(prefix, packageName);
+  return { dist: path.join(root, 'dist'), version: installedVersion(root) };
 }
 
 // ---- the loopback server: the page, onnxruntime-web's dist/, and the byte exchange ----------
@@ -302,11 +285,6 @@ function shutdown(code) {
 
 for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP']) process.on(signal, () => shutdown(1));
 
-function answer(id, body) {
-  const { _chunks: chunks = [], ...rest } = body;
-  writeFrame(process.stdout, { id, ok: true, ...rest }, chunks);
-}
-
 try {
   if (!Number.isInteger(threads) || threads < 1) throw new Error(`--threads must be >= 1, got ${threads}`);
   await start();
@@ -315,15 +293,4 @@ try {
   await shutdown(3);
 }
 
-// Requests are served one at a time, in order: the harness waits for each answer.
-let queue = Promise.resolve();
-readFrames(process.stdin, (header, payload) => {
-  queue = queue.then(async () => {
-    try {
-      answer(header.id, await handle(header, payload));
-    } catch (err) {
-      writeFrame(process.stdout, { id: header.id, ok: false, error: oneLine(err?.message ?? err) });
-    }
-  });
-});
-process.stdin.on('end', () => queue.then(() => shutdown(0)));
+serveFrames(handle, { errorText: (err) => oneLine(err?.message ?? err), onEnd: () => shutdown(0) });

@@ -14,38 +14,11 @@
 //   exit
 // Errors answer {ok: false, error} and the worker keeps serving.
 
-import { createRequire } from 'node:module';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { readFrames, writeFrame, tensorsFromPayload, payloadFromTensors } from './protocol.mjs';
 import { benchOp } from './bench_core.mjs';
+import { helloFields, loadPackage, prefixOption, runSession, serve } from './serve.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-
-function option(name, fallback) {
-  const i = process.argv.indexOf(name);
-  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback;
-}
-
-const prefix = path.resolve(option('--prefix', path.join(here, '..')));
+const prefix = prefixOption();
 const packageName = 'onnxruntime-node';
-
-function loadOrt() {
-  const require = createRequire(path.join(prefix, 'package.json'));
-  let resolved;
-  try {
-    resolved = require.resolve(packageName);
-  } catch {
-    throw new Error(
-      `${packageName} is not installed under ${prefix}/node_modules; install it with ` +
-        `\`npm install --ignore-scripts\` in ${prefix} (or run \`nox -s invariance\`)`,
-    );
-  }
-  const ort = require(resolved);
-  const pkgJson = require(path.join(resolved.split(`node_modules${path.sep}${packageName}`)[0],
-    'node_modules', packageName, 'package.json'));
-  return { ort, packageVersion: pkgJson.version };
-}
 
 let ort;
 let packageVersion;
@@ -55,13 +28,7 @@ const benchInputs = new Map();
 async function handle(header, payload) {
   switch (header.op) {
     case 'hello':
-      return {
-        versions: ort.env.versions ?? null,
-        package_version: packageVersion,
-        node: process.version,
-        pid: process.pid,
-        prefix,
-      };
+      return helloFields(ort, packageVersion, prefix);
     case 'load': {
       const threads = header.threads ?? 1;
       const session = await ort.InferenceSession.create(new Uint8Array(payload), {
@@ -73,25 +40,8 @@ async function handle(header, payload) {
       sessions.set(header.key, session);
       return { input_names: session.inputNames, output_names: session.outputNames };
     }
-    case 'run': {
-      const session = sessions.get(header.key);
-      if (!session) throw new Error(`no session loaded under key ${header.key}`);
-      const feeds = {};
-      for (const t of tensorsFromPayload(header.inputs, payload)) {
-        feeds[t.name] = new ort.Tensor(t.dtype, t.data, t.shape);
-      }
-      const t0 = process.hrtime.bigint();
-      const result = await session.run(feeds);
-      const runMs = Number(process.hrtime.bigint() - t0) / 1e6;
-      const tensors = session.outputNames.map((name) => ({
-        name,
-        dtype: result[name].type,
-        shape: result[name].dims.map(Number),
-        data: result[name].data,
-      }));
-      const { specs, chunks } = payloadFromTensors(tensors);
-      return { outputs: specs, run_ms: runMs, _chunks: chunks };
-    }
+    case 'run':
+      return runSession(ort, sessions, header, payload);
     case 'bench':
       return benchOp(ort, sessions, header, payload, benchInputs);
     case 'exit':
@@ -102,27 +52,11 @@ async function handle(header, payload) {
   }
 }
 
-function answer(id, body) {
-  const { _chunks: chunks = [], ...rest } = body;
-  writeFrame(process.stdout, { id, ok: true, ...rest }, chunks);
-}
-
 try {
-  ({ ort, packageVersion } = loadOrt());
+  ({ module: ort, version: packageVersion } = loadPackage(prefix, packageName));
 } catch (err) {
   process.stderr.write(`worker: ${err.message}\n`);
   process.exit(3);
 }
 
-// Requests are served one at a time, in order: the harness waits for each answer.
-let queue = Promise.resolve();
-readFrames(process.stdin, (header, payload) => {
-  queue = queue.then(async () => {
-    try {
-      answer(header.id, await handle(header, payload));
-    } catch (err) {
-      writeFrame(process.stdout, { id: header.id, ok: false, error: String(err?.message ?? err) });
-    }
-  });
-});
-process.stdin.on('end', () => queue.then(() => process.exit(0)));
+serve(handle);
