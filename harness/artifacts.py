@@ -179,7 +179,29 @@ class Artifacts:
                 self.array(rel)
             except ArtifactError as exc:
                 problems.append(str(exc))
+        listed = set(self.manifest["arrays"])
+        for where, rel in _references(self.manifest):
+            if rel not in listed:
+                problems.append(f"{rel}: used by {where} but not listed in {self.manifest_path.name} arrays")
         return problems
+
+
+def _references(manifest: Manifest) -> List[tuple]:
+    """Every (where, array path) the manifest refers to outside its `arrays` table."""
+    refs = [(f"training.{k}", rel) for k, rel in manifest["training"].items()]
+    for name, entry in manifest["input_sets"].items():
+        refs.append((f"input_sets.{name}", entry["inputs"]))
+        if entry["row_kinds"]:
+            refs.append((f"input_sets.{name}.row_kinds", entry["row_kinds"]))
+    for model, sets in manifest["reference"].items():
+        for set_name, ref in sets.items():
+            refs.append((f"reference.{model}.{set_name}", ref["sklearn_defined"]))
+            for output, paths in ref["outputs"].items():
+                refs += [(f"reference.{model}.{set_name}.{output}", p) for p in paths.values() if p]
+    for model, sets in manifest["runtime_reference"].get("outputs", {}).items():
+        for set_name, outputs in sets.items():
+            refs += [(f"runtime_reference.{model}.{set_name}.{o}", p) for o, p in outputs.items()]
+    return refs
 
 
 def load_manifest(path: Path) -> Manifest:

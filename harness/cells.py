@@ -70,7 +70,12 @@ def _default_version(axis: str, wanted: str, locked: Sequence[str]) -> str:
         system = system_node_version()
         return system if system in locked else locked[-1]
     matching = [v for v in locked if v == wanted or v.startswith(wanted + ".")]
-    return matching[-1] if matching else wanted
+    if not matching:
+        raise ConfigError(
+            f"matrix.toml: default-cell.{axis} {wanted!r} is not in the lock ({', '.join(locked)}); "
+            "pick a released version or run `nox -s lock`"
+        )
+    return matching[-1]
 
 
 def defaults(matrix: Mapping[str, Any], lock: Lock) -> Dict[str, str]:

@@ -14,7 +14,7 @@ import numpy as np
 from .artifacts import Artifacts
 from .compare import ErrorStats, compare
 from .dataset import OVERFLOW_REGIME, row_scale
-from .errors import HarnessError
+from .errors import HarnessError, WorkerError
 from .registry import KERNELS, MODELS_BY_NAME, PAIRS, Budget
 
 STATUSES = ("passed", "failed", "skipped", "xfail")
@@ -64,6 +64,7 @@ class BackendRuns:
         self._factories = backends
         self._backends: Dict[str, object] = {}
         self._unavailable: Dict[str, str] = {}
+        self._broken: Dict[str, str] = {}
         self._cache: Dict[Tuple[str, str, str], Dict[str, np.ndarray]] = {}
 
     def backend(self, name: str) -> object:
@@ -83,8 +84,14 @@ class BackendRuns:
             if backend == SKLEARN:
                 self._cache[key] = reference_outputs(self.artifacts, model, input_set)[0]
             else:
+                if backend in self._broken:
+                    raise BackendBroken(self._broken[backend])
                 inputs = self.artifacts.inputs(input_set)
-                self._cache[key] = self.backend(backend).run(model, inputs)  # type: ignore[attr-defined]
+                try:
+                    self._cache[key] = self.backend(backend).run(model, inputs)  # type: ignore[attr-defined]
+                except WorkerError as exc:  # died or hung: every later check of it fails fast
+                    self._broken[backend] = exc.one_line()
+                    raise BackendBroken(self._broken[backend]) from None
         return self._cache[key]
 
     def versions(self) -> Dict[str, Dict[str, str]]:
@@ -98,6 +105,10 @@ class BackendRuns:
 
 class BackendSkipped(Exception):
     """A backend cannot run here; the reason is the backend's own one-line error."""
+
+
+class BackendBroken(Exception):
+    """A backend's worker died or hung during this run: its checks fail with that one line."""
 
 
 def cases(artifacts: Artifacts, pairs: Tuple[Pair, ...] = PAIRS) -> Iterator[Tuple[str, str, Pair, str]]:
@@ -117,6 +128,8 @@ def check(runs: BackendRuns, model: str, input_set: str, pair: Pair, output: str
         candidate = runs.outputs(pair[1], model, input_set)[output]
     except BackendSkipped as exc:
         return Outcome(model=model, input_set=input_set, pair=pair, output=output, status="skipped", reason=str(exc))
+    except BackendBroken as exc:
+        return Outcome(model=model, input_set=input_set, pair=pair, output=output, status="failed", reason=str(exc))
     rows = np.ones(len(reference), dtype=bool)
     scale = row_scale(runs.artifacts.inputs(input_set))
     if SKLEARN in pair:
