@@ -17,16 +17,14 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Dict, List, Mapping, Optional
 
 import numpy as np
 
 from ..artifacts import ROOT, Artifacts, atomic_write
 from ..errors import BackendUnavailable, run_cli
-from ..registry import INPUT_NAME
-from .ort_node import DEFAULT_TIMEOUT_S, find_node
+from .node_worker_backend import DEFAULT_TIMEOUT_S, NodeWorkerBackend, find_node
 from .ort_web_node import require_package, web_prefix
-from .worker_protocol import WorkerProcess, pack_tensors, unpack_tensors
 
 WORKER = ROOT / "node" / "browser_worker.mjs"
 DEFAULT_CHROMIUM = "/usr/bin/chromium"
@@ -78,7 +76,7 @@ def processes_naming(marker: str) -> List[int]:
     return pids
 
 
-class OrtWebBrowser:
+class OrtWebBrowser(NodeWorkerBackend):
     name = "ort-web-browser"
 
     def __init__(
@@ -115,41 +113,25 @@ class OrtWebBrowser:
             "--timeout-ms",
             str(page_ms),
         ]
-        self.worker = WorkerProcess(argv, name="browser worker", timeout=timeout)
-        try:
-            self.hello, _ = self.worker.request({"op": "hello"})
-        except BaseException:
-            self.close()
-            raise
         self.threads_requested = threads
-        self._loaded: Dict[str, Dict[str, Any]] = {}
+        self._start(argv, "browser worker", timeout)
 
     @property
     def threads(self) -> int:
-        for answer in self._loaded.values():
-            return int(answer["threads"])
-        return self.threads_requested
+        loaded = self._loaded_threads()
+        return self.threads_requested if loaded is None else loaded
 
     def versions(self) -> Mapping[str, str]:
-        common = (self.hello.get("versions") or {}).get("common")
         return {
             "browser": self.hello.get("browser") or self.hello.get("user_agent", "unknown"),
             "onnxruntime-web": self.hello["package_version"],
-            "onnxruntime-common": common or "unknown",
+            "onnxruntime-common": self._common_version(),
             "wasm-threads": str(self.threads),
         }
 
-    def load(self, model: str) -> None:
-        if model not in self._loaded:
-            answer, _ = self.worker.request({"op": "load", "key": model}, [self.artifacts.model_bytes(model)])
-            self._loaded[model] = answer
-
     def run(self, model: str, inputs: np.ndarray, label: str = "") -> Dict[str, np.ndarray]:
         """Run in the page; ``label`` (an input set's name) is only shown on the page."""
-        self.load(model)
-        specs, chunks = pack_tensors({INPUT_NAME: np.ascontiguousarray(inputs, dtype=np.float32)})
-        answer, payload = self.worker.request({"op": "run", "key": model, "inputs": specs, "label": label}, chunks)
-        return unpack_tensors(answer["outputs"], payload)
+        return self._run(model, inputs, label=label)
 
     def screenshot(self) -> bytes:
         """The page as a PNG: versions, models, row counts and session.run times so far."""
@@ -159,13 +141,9 @@ class OrtWebBrowser:
         """Live processes of this run's Chromium (they all name its fresh profile folder)."""
         return processes_naming(self.profile)
 
-    @property
-    def pid(self) -> int:
-        return self.worker.proc.pid
-
     def close(self) -> None:
         """Close the driver (it closes the browser), then kill whatever still names the profile."""
-        self.worker.close()
+        super().close()
         deadline = time.monotonic() + CLOSE_GRACE_S
         pids = self.browser_pids()
         while pids and time.monotonic() < deadline:
