@@ -16,9 +16,8 @@ from ..artifacts import Artifacts
 from ..bench.config import BenchConfig
 from ..bench.methodology import RawPoint
 from ..bench.runner import LoadTimes
-from ..bench.runner_node import POINT_TIMEOUT_S, raw_point
+from ..bench.runner_node import POINT_TIMEOUT_S, point_header, raw_point
 from ..errors import WorkerError
-from ..registry import N_FEATURES
 from .ort_web_browser import OrtWebBrowser
 from .ort_web_node import OrtWebNode
 
@@ -79,16 +78,7 @@ class _WebRunner:
         return LoadTimes(cold_ms=answer["cold_ms"], warm_ms=answer.get("warm_ms"), what=self.load_what)
 
     def time(self, model: str, rows: int, threads: int) -> RawPoint:
-        header = {
-            "action": "point",
-            "key": f"{model}@{threads}",
-            "rows": rows,
-            "features": N_FEATURES,
-            "seed": self.config.seed,
-            "chunk_rows": self.config.chunk_rows,
-            "method": self.config.method.to_node(),
-        }
-        return raw_point(self._request(threads, header))
+        return raw_point(self._request(threads, point_header(self.config, model, rows, threads)))
 
     def close(self) -> None:
         for backend in self._backends.values():

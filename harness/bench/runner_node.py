@@ -30,6 +30,20 @@ def session_options(threads: int) -> Dict[str, Any]:
     }
 
 
+def point_header(config: BenchConfig, model: str, rows: int, threads: int) -> Dict[str, Any]:
+    """The ``bench`` op's ``point`` request for a model loaded under ``model@threads``
+    (benchOp of node/bench_core.mjs builds the rows itself from the seed)."""
+    return {
+        "action": "point",
+        "key": f"{model}@{threads}",
+        "rows": rows,
+        "features": N_FEATURES,
+        "seed": config.seed,
+        "chunk_rows": config.chunk_rows,
+        "method": config.method.to_node(),
+    }
+
+
 def raw_point(answer: Mapping[str, Any]) -> RawPoint:
     return RawPoint(
         rows=int(answer["rows"]),
@@ -78,16 +92,7 @@ class OrtNodeRunner:
         )
 
     def time(self, model: str, rows: int, threads: int) -> RawPoint:
-        header = {
-            "action": "point",
-            "key": f"{model}@{threads}",
-            "rows": rows,
-            "features": N_FEATURES,
-            "seed": self.config.seed,
-            "chunk_rows": self.config.chunk_rows,
-            "method": self.config.method.to_node(),
-        }
-        return raw_point(self._request(header))
+        return raw_point(self._request(point_header(self.config, model, rows, threads)))
 
     def probe(self) -> Dict[str, Any]:
         """Machine probes that need a JIT (the dependent-load latency for the tree cost model)."""
