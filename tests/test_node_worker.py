@@ -16,18 +16,12 @@ from harness.backends.ort_node import OrtNode, find_node
 from harness.backends.worker_protocol import WorkerProcess
 from harness.errors import BackendUnavailable, WorkerError
 
+from .helpers import gone
+
 pytestmark = pytest.mark.unit
 
 node = shutil.which("node")
 needs_node = pytest.mark.skipif(node is None, reason="no node on PATH")
-
-
-def gone(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    return False
 
 
 @needs_node

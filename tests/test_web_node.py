@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from pathlib import Path
 
@@ -15,20 +14,14 @@ from harness.backends.ort_web_node import OrtWebNode
 from harness.errors import BackendUnavailable, WorkerError
 from harness.registry import BITWISE, KERNELS, MODELS, PAIRS
 
+from .helpers import gone
+
 pytestmark = pytest.mark.unit
 
 needs_web = pytest.mark.skipif(
     shutil.which("node") is None or not (Path("node_modules") / "onnxruntime-web" / "package.json").exists(),
     reason="node or node_modules/onnxruntime-web missing (npm ci --ignore-scripts)",
 )
-
-
-def gone(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    return False
 
 
 def test_web_pairs_are_registered_with_budgets() -> None:
