@@ -102,7 +102,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--min-rows", type=int, default=100_000)
     parser.add_argument("--tolerance", type=float, default=0.10)
     args = parser.parse_args(argv)
-    s = spread(read_results(args.a), read_results(args.b), args.min_rows, args.tolerance)
+    a, b = read_results(args.a), read_results(args.b)
+    s = spread(a, b, args.min_rows, args.tolerance)
+    for name, run in (("A", a), ("B", b)):
+        h = run.get("host") or {}
+        print(f"{name}: {run['timestamp']}, load average {h.get('load_average')} -> {h.get('load_average_end')}")
     print(describe(s))
     return 1 if s.beyond else 0
 

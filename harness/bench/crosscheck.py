@@ -104,11 +104,11 @@ def crosscheck(models: Sequence[str], sizes: Sequence[int], rounds: int = 3) -> 
 
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m harness.bench.crosscheck", description=__doc__.split("\n")[0])
-    parser.add_argument("--model", action="append", help="default: ridge, rf_reg_50_d5, mlp_reg_100_50")
+    parser.add_argument("--model", action="append", help="default: ridge, logreg, rf_reg_50_d5")
     parser.add_argument("--rows", action="append", type=int, help="default: 100000 and 1000000")
     parser.add_argument("--tolerance", type=float, default=0.10)
     args = parser.parse_args(argv)
-    checks = crosscheck(args.model or ["ridge", "rf_reg_50_d5", "mlp_reg_100_50"], args.rows or [100_000, 1_000_000])
+    checks = crosscheck(args.model or ["ridge", "logreg", "rf_reg_50_d5"], args.rows or [100_000, 1_000_000])
     worst: Tuple[float, Optional[Check]] = (0.0, None)
     for c in checks:
         print(
