@@ -42,7 +42,7 @@ except HarnessError as _exc:  # one line naming the file and key, not a tracebac
     sys.exit(_exc.exit_code)
 GENERATE = MATRIX["generate"]
 DEFAULT = MATRIX["default-cell"]
-TEST_DEPS = ("pytest>=7", "tomli>=1.1; python_version < '3.11'", "packaging>=21")
+TEST_DEPS = ("pytest>=7", "tomli>=1.1; python_version < '3.11'", "packaging>=21", "nox[uv]>=2025.2.9")
 
 
 def interpreter(version: str) -> str:

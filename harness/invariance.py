@@ -14,7 +14,7 @@ import numpy as np
 from .artifacts import Artifacts
 from .compare import ErrorStats, compare
 from .dataset import OVERFLOW_REGIME, row_scale
-from .errors import HarnessError, WorkerError
+from .errors import BackendUnavailable, WorkerError
 from .registry import KERNELS, MODELS_BY_NAME, PAIRS, Budget
 
 STATUSES = ("passed", "failed", "skipped", "xfail")
@@ -70,12 +70,17 @@ class BackendRuns:
     def backend(self, name: str) -> object:
         if name in self._unavailable:
             raise BackendSkipped(self._unavailable[name])
+        if name in self._broken:
+            raise BackendBroken(self._broken[name])
         if name not in self._backends:
             try:
                 self._backends[name] = self._factories[name]()
-            except HarnessError as exc:
+            except BackendUnavailable as exc:  # not installed here: a skip (an error under CI)
                 self._unavailable[name] = str(exc)
                 raise BackendSkipped(str(exc)) from None
+            except WorkerError as exc:  # installed but died or hung at start: a failure
+                self._broken[name] = exc.one_line()
+                raise BackendBroken(self._broken[name]) from None
         return self._backends[name]
 
     def outputs(self, backend: str, model: str, input_set: str) -> Dict[str, np.ndarray]:

@@ -16,6 +16,7 @@ import glob
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -84,7 +85,7 @@ def available(registry: str, package: str) -> List[str]:
     if registry == "interpreters":
         return installed_pythons()
     if registry == "pypi":
-        out = _run([sys.executable, "-m", "pip", "index", "versions", package, "--pre"], package)
+        out = _run([*pip_command(), "index", "versions", package, "--pre"], package)
         match = re.search(r"Available versions:\s*(.+)", out)
         if not match:
             raise ConfigError(f"pip index versions {package}: no versions in its answer")
@@ -92,6 +93,16 @@ def available(registry: str, package: str) -> List[str]:
     out = _run(["npm", "view", package, "versions", "--json"], package)
     versions = json.loads(out)
     return [versions] if isinstance(versions, str) else list(versions)
+
+
+def pip_command() -> List[str]:
+    """pip, from this interpreter or the machine's python3 (uv venvs have none), else uv's."""
+    for python in (sys.executable, shutil.which("python3")):
+        if python and subprocess.run([python, "-m", "pip", "--version"], capture_output=True).returncode == 0:
+            return [python, "-m", "pip"]
+    from .environments import uv_binary
+
+    return [*uv_binary(), "tool", "run", "pip"]
 
 
 def installed_pythons() -> List[str]:

@@ -25,16 +25,25 @@ NODE_WORKERS_STARTED: List[int] = []
 BROWSER_PROFILES: List[str] = []  # one fresh Chromium profile per browser backend started
 
 
-def _artifacts() -> Artifacts:
+_VERIFIED: List[Artifacts] = []
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Verify every committed artifact before anything is collected: a bad file stops the run
+    with one line per problem (file, expected vs found sha256) and exit code 3."""
     try:
-        return Artifacts()
+        artifacts = Artifacts()
     except ArtifactError as exc:
-        pytest.exit(str(exc), returncode=3)
+        pytest.exit(str(exc), returncode=ArtifactError.exit_code)
+    problems = artifacts.verify_all()
+    if problems:
+        pytest.exit("\n".join(problems), returncode=ArtifactError.exit_code)
+    _VERIFIED.append(artifacts)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "invariance_case" in metafunc.fixturenames:
-        params = list(cases(_artifacts()))
+        params = list(cases(_VERIFIED[0]))
         metafunc.parametrize(
             "invariance_case",
             params,
@@ -44,11 +53,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 @pytest.fixture(scope="session")
 def artifacts() -> Artifacts:
-    artifacts = _artifacts()
-    problems = artifacts.verify_all()
-    if problems:
-        pytest.exit("\n".join(problems), returncode=3)
-    return artifacts
+    return _VERIFIED[0]
 
 
 def _node_backend(artifacts: Artifacts) -> OrtNode:

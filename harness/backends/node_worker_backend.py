@@ -31,7 +31,12 @@ def find_node(explicit: Optional[str] = None) -> str:
             f"Node.js not found ({node or 'no `node` on PATH'}); install Node >= {MIN_NODE_MAJOR} "
             "or set ONNX_INV_NODE to its binary"
         )
-    out = subprocess.run([node, "--version"], capture_output=True, text=True, timeout=30)
+    try:
+        out = subprocess.run([node, "--version"], capture_output=True, text=True, timeout=30)
+    except subprocess.TimeoutExpired:
+        raise BackendUnavailable(f"{node} --version did not answer within 30 s") from None
+    except OSError as exc:
+        raise BackendUnavailable(f"{node} cannot run: {exc.strerror}") from None
     match = re.match(r"v(\d+)\.", out.stdout.strip())
     if out.returncode != 0 or not match:
         raise BackendUnavailable(f"{node} --version failed: {out.stderr.strip() or out.stdout.strip()}")
