@@ -44,6 +44,7 @@ class ModelEntry(TypedDict):
     opsets: Dict[str, int]
     outputs: List[str]
     op_types: List[str]
+    flushed_denormals: int  # float32 denormal weights set to zero after training (harness/training.py)
 
 
 class InputSetEntry(TypedDict):

@@ -18,9 +18,10 @@ from .artifacts import Artifacts
 from .compare import compare
 from .config import load_matrix
 from .errors import HarnessError
-from .generate import DEFINED, export, fit, sklearn_outputs
+from .generate import DEFINED, export, sklearn_outputs
 from .registry import INPUT_NAME, MODELS_BY_NAME
 from .results import CellResult, CheckRecord, ConverterRecord
+from .training import fit
 
 PAIR = ("sklearn", "ort-python")
 

@@ -46,6 +46,7 @@ from .artifacts import (  # noqa: E402
 from .config import load_matrix  # noqa: E402
 from .errors import GenerationError, run_cli  # noqa: E402
 from .registry import INPUT_NAME, MODELS, N_FEATURES, ModelSpec  # noqa: E402
+from .training import fit  # noqa: E402
 
 # sklearn status of a reference row (reference_data/.../sklearn_defined.u8.bin)
 DEFINED, REFUSED, DIVERGES_BY_DESIGN = 0, 1, 2
@@ -72,14 +73,6 @@ class _Writer:
         self.files[rel] = array_bytes(values, dtype)
         self.manifest["arrays"][rel] = array_entry(values, dtype)
         return rel
-
-
-def fit(spec: ModelSpec, x: np.ndarray, y: np.ndarray, cls: np.ndarray) -> Any:
-    estimator = spec.build()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # MLP ConvergenceWarning at max_iter is expected
-        estimator.fit(x, cls if spec.is_classifier else y)
-    return estimator
 
 
 def export(spec: ModelSpec, estimator: Any, limits: Dict[str, Any]) -> Tuple[bytes, Dict]:
@@ -213,7 +206,13 @@ def build(limits: Dict[str, Any]) -> _Writer:
         data, info = export(spec, fitted[spec.name], limits)
         rel = f"{MODELS_DIR}/{spec.name}.onnx"
         out.files[rel] = data
-        out.manifest["models"][spec.name] = {"file": rel, "sha256": sha256_bytes(data), "bytes": len(data), **info}  # type: ignore[typeddict-item]
+        out.manifest["models"][spec.name] = {
+            "file": rel,
+            "sha256": sha256_bytes(data),
+            "bytes": len(data),
+            "flushed_denormals": int(fitted[spec.name].flushed_denormals_),
+            **info,
+        }  # type: ignore[typeddict-item]
         if spec.is_tree:
             name = f"boundary-{spec.name}"
             inputs[name] = dataset.boundary_inputs(fitted[spec.name])

@@ -38,6 +38,8 @@ RUNNERS: Dict[str, str] = {
     "sklearn": "harness.bench.runner_sklearn:SklearnRunner",
     "ort-python": "harness.bench.runner_ort:OrtPythonRunner",
     "ort-node": "harness.bench.runner_node:OrtNodeRunner",
+    "ort-web-node": "harness.backends.ort_web_bench:OrtWebNodeRunner",
+    "ort-web-browser": "harness.backends.ort_web_bench:OrtWebBrowserRunner",
 }
 
 

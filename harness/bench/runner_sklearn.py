@@ -16,7 +16,6 @@ from __future__ import annotations
 import pickle
 import statistics
 import time
-import warnings
 from contextlib import nullcontext
 from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 
@@ -24,7 +23,8 @@ import numpy as np
 
 from ..artifacts import Artifacts
 from ..errors import BackendUnavailable
-from ..registry import N_FEATURES, ModelSpec, model
+from ..registry import N_FEATURES, model
+from ..training import fit
 from .config import BenchConfig
 from .methodology import InputCache, RawPoint, measure
 from .runner import LoadTimes
@@ -32,15 +32,6 @@ from .runner import LoadTimes
 
 def _copy(out: Any) -> Any:
     return [a.copy() for a in out] if isinstance(out, tuple) else out.copy()
-
-
-def fit(spec: ModelSpec, x: np.ndarray, y: np.ndarray, cls: np.ndarray) -> Any:
-    """As harness.generate.fit (not imported: it pins BLAS to one thread at import)."""
-    estimator = spec.build()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # MLP ConvergenceWarning at max_iter is expected
-        estimator.fit(x, cls if spec.is_classifier else y)
-    return estimator
 
 
 class SklearnRunner:
