@@ -17,33 +17,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Dict, List, Optional, Set, Tuple
 
 from . import report_html, report_md
+from .atomic import atomic_write
 from .compat import Compat, build, compat_cell, converter_entries, drift_entries
 from .errors import ConfigError, run_cli
 from .results import CellResult, read_result
 
 OUTPUTS = ("compat.json", "compat.md", "compat.html")
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    """Temp file + fsync + rename: readers see the old file or the new one, never half."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def _well_formed(result: CellResult) -> None:

@@ -14,9 +14,10 @@ import hashlib
 import json
 import os
 import platform
-import tempfile
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple, TypedDict
+
+from .atomic import atomic_write
 
 RESULT_SCHEMA = 1
 #: The fixed vocabulary of a cell's status.
@@ -142,20 +143,7 @@ def result_path(out_dir: Path, cell_id: str) -> Path:
 def write_result(out_dir: Path, result: CellResult) -> Path:
     """Atomically (temp file + fsync + rename): readers see the old file or the new, never half."""
     path = result_path(out_dir, result["cell"]["id"])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    data = (json.dumps(result, indent=1, sort_keys=True) + "\n").encode()
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic_write(path, (json.dumps(result, indent=1, sort_keys=True) + "\n").encode())
     return path
 
 
