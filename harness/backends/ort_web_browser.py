@@ -92,9 +92,13 @@ class OrtWebBrowser(NodeWorkerBackend):
         self.chromium = find_chromium(chromium)
         self.prefix = web_prefix(prefix)
         require_package(self.prefix)
-        if not (ROOT / "node_modules" / "playwright-core" / "package.json").exists():
+        # the driver loads playwright-core from the prefix (a matrix cell's) or else from this repo
+        if not any(
+            (base / "node_modules" / "playwright-core" / "package.json").exists() for base in (self.prefix, ROOT)
+        ):
             raise BackendUnavailable(
-                f"playwright-core is not installed in {ROOT}/node_modules; run `npm ci --ignore-scripts` there"
+                f"playwright-core is not installed in {self.prefix}/node_modules nor in {ROOT}/node_modules; "
+                f"run `npm ci --ignore-scripts` in {ROOT}"
             )
         node = driver_node()
         self.profile = tempfile.mkdtemp(prefix=PROFILE_PREFIX)
