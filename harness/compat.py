@@ -15,8 +15,9 @@ from .registry import MODELS
 from .results import CELL_STATUSES, CellResult, CheckRecord
 
 COMPAT_SCHEMA = 1
-#: Version columns of the grid, in this order, where at least one cell has them.
-VERSION_AXES = ("python", "onnxruntime", "node", "onnxruntime-node", "skl2onnx")
+#: Version columns come first in this order; any other axis the cells have (matrix.toml is the
+#: one place that names axes) follows, in the order the cells list it.
+VERSION_AXES = ("python", "onnxruntime", "node", "onnxruntime-node", "onnxruntime-web", "skl2onnx")
 #: Which cell-version axis says what version of a backend a cell ran (when it did not report it).
 BACKEND_AXIS = {
     "sklearn": "scikit-learn",
@@ -336,7 +337,8 @@ def build(results: List[CellResult], problems: List[str]) -> Compat:
     models = model_names(results)
     cells = sorted((compat_cell(r, models) for r in results), key=cell_order)
     counts = {s: sum(1 for c in cells if c["status"] == s) for s in CELL_STATUSES}
-    axes = [a for a in VERSION_AXES if any(a in c["versions"] for c in cells)]
+    seen = list(dict.fromkeys(a for c in cells for a in c["versions"]))
+    axes = [a for a in VERSION_AXES if a in seen] + [a for a in seen if a not in VERSION_AXES]
     return Compat(
         schema=COMPAT_SCHEMA,
         models=models,

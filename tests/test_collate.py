@@ -137,7 +137,11 @@ def write_cells(out: Path) -> None:
         spec("rt-node24", label="node=24.22.3", python="3.12.1", node="24.22.3"), "error", "npm install failed (exit 1)"
     )
     err["log"] = "matrix_results/logs/rt-node24.log"
-    skip = result(spec("rt-web", label="onnxruntime-web=1.30.0", python="3.12.1"), "skipped", "no browser here")
+    skip = result(
+        spec("rt-web", label="onnxruntime-web=1.30.0", python="3.12.1", **{"onnxruntime-web": "1.30.0"}),
+        "skipped",
+        "no browser here",
+    )
     conv = result(
         spec("cv-skl1.16", kind="converter", label="skl2onnx=1.16.0", python="3.12.1", skl2onnx="1.16.0"),
         "failed",
@@ -178,7 +182,7 @@ def test_every_cell_in_grid_with_marks_in_the_right_columns(out: Path) -> None:
         "cv-skl1.16",
     ]
     head = [c.strip() for c in next(x for x in md.splitlines() if x.startswith("| cell |")).strip("|").split(" | ")]
-    axes = ["python", "onnxruntime", "node", "onnxruntime-node", "skl2onnx"]
+    axes = ["python", "onnxruntime", "node", "onnxruntime-node", "onnxruntime-web", "skl2onnx"]
     assert head == ["cell", "label", *axes, "status", *(m.name for m in MODELS)]
     col = {name: i for i, name in enumerate(head)}
     assert row(md, "rt-min")[col["ridge"]] == "✓ 28%"
