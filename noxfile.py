@@ -100,6 +100,13 @@ def install_browser(session: nox.Session) -> None:
         session.warn("apt-get could not install chromium: ort-web-browser will be skipped")
 
 
+def install_default_cell(session: nox.Session) -> None:
+    """Everything the default cell's backends need: Python packages, npm packages, Chromium."""
+    install_runtime(session, DEFAULT)
+    install_node_packages(session)
+    install_browser(session)
+
+
 @nox.session(python=interpreter(GENERATE["python"]), default=False, tags=["artifacts"])
 def generate(session: nox.Session) -> None:
     """Train, export at opset 17 and write models/ + reference_data/ (pins: matrix.toml [generate])."""
@@ -111,18 +118,14 @@ def generate(session: nox.Session) -> None:
 @nox.session(python=interpreter(DEFAULT["python"]), tags=["invariance"])
 def invariance(session: nox.Session) -> None:
     """scikit-learn <-> onnxruntime <-> onnxruntime-node <-> onnxruntime-web (Node, Chromium), default cell."""
-    install_runtime(session, DEFAULT)
-    install_node_packages(session)
-    install_browser(session)
+    install_default_cell(session)
     session.run("pytest", "-m", "invariance", *session.posargs)
 
 
 @nox.session(python=interpreter(DEFAULT["python"]), tags=["tests"])
 def tests(session: nox.Session) -> None:
     """Unit tests and the invariance suite (benchmarks deselected)."""
-    install_runtime(session, DEFAULT)
-    install_node_packages(session)
-    install_browser(session)
+    install_default_cell(session)
     session.run("pytest", "-m", "not bench", *session.posargs)
 
 
