@@ -18,7 +18,7 @@ import numpy as np
 
 from .atomic import atomic_write  # noqa: F401  (re-exported)
 from .config import ARTIFACT_ROOT, ROOT  # noqa: F401  (ROOT is re-exported)
-from .errors import ArtifactError
+from .errors import ArtifactError, read_json
 
 MODELS_DIR = "models"
 REFERENCE_DIR = "reference_data"
@@ -188,14 +188,7 @@ def _references(manifest: Manifest) -> List[tuple]:
 
 
 def load_manifest(path: Path) -> Manifest:
-    try:
-        text = path.read_text()
-    except FileNotFoundError:
-        raise ArtifactError(f"{path}: missing; run `nox -s generate` to create it") from None
-    try:
-        manifest = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ArtifactError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+    manifest = read_json(path, str(path), "run `nox -s generate` to create it", ArtifactError)
     if not isinstance(manifest, dict) or manifest.get("schema") != MANIFEST_SCHEMA:
         raise ArtifactError(
             f"{path}: schema {manifest.get('schema') if isinstance(manifest, dict) else '?'}"

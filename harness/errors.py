@@ -6,8 +6,10 @@ command-line entry points print that line (no traceback) and exit with the class
 
 from __future__ import annotations
 
+import json
 import sys
-from typing import Callable
+from pathlib import Path
+from typing import Any, Callable, Type
 
 
 class HarnessError(Exception):
@@ -60,3 +62,14 @@ def run_cli(main: Callable[[], int]) -> None:
         print("interrupted", file=sys.stderr)
         sys.exit(130)
     sys.exit(code)
+
+
+def read_json(path: Path, label: str, missing_hint: str, error: Type[HarnessError]) -> Any:
+    """Parse a JSON file the harness depends on; a missing or unparsable one is ``error`` with
+    one line: ``<label>: missing; <missing_hint>`` or ``<label>: not valid JSON (...)``."""
+    try:
+        return json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise error(f"{label}: missing; {missing_hint}") from None
+    except json.JSONDecodeError as exc:
+        raise error(f"{label}: not valid JSON ({exc.msg} at line {exc.lineno})") from None

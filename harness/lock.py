@@ -26,7 +26,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 from .config import MATRIX_FILE, ROOT, load_matrix
-from .errors import ConfigError, HarnessError, run_cli
+from .errors import ConfigError, HarnessError, read_json, run_cli
 
 LOCK_FILE = ROOT / "matrix.lock.json"
 LOCK_SCHEMA = 1
@@ -177,12 +177,7 @@ def _sha256(path: Path) -> str:
 
 def load_lock(path: Path = LOCK_FILE, matrix_path: Path = MATRIX_FILE) -> Lock:
     """The lock, checked against the matrix file it was made from."""
-    try:
-        lock = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise ConfigError(f"{path.name}: missing; run `nox -s lock`") from None
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"{path.name}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+    lock = read_json(path, path.name, "run `nox -s lock`", ConfigError)
     if lock.get("schema") != LOCK_SCHEMA:
         raise ConfigError(f"{path.name}: schema {lock.get('schema')!r}, expected {LOCK_SCHEMA}")
     axes = validate_axes(load_matrix(matrix_path), matrix_path.name)

@@ -12,15 +12,20 @@ from ..errors import BackendUnavailable
 from ..registry import INPUT_NAME
 
 
+def import_onnxruntime() -> Any:
+    """The onnxruntime module, or BackendUnavailable saying how to get it."""
+    try:
+        import onnxruntime
+    except ImportError as exc:
+        raise BackendUnavailable(f"onnxruntime is not importable here: {exc}; pip install onnxruntime") from None
+    return onnxruntime
+
+
 class OrtPython:
     name = "ort-python"
 
     def __init__(self, artifacts: Artifacts, threads: int = 1) -> None:
-        try:
-            import onnxruntime
-        except ImportError as exc:
-            raise BackendUnavailable(f"onnxruntime is not importable here: {exc}; pip install onnxruntime") from None
-        self._ort = onnxruntime
+        self._ort = import_onnxruntime()
         self.artifacts = artifacts
         self.threads = threads
         self._sessions: Dict[str, Any] = {}

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, TypedDict
 
 from ..artifacts import atomic_write
-from ..errors import ConfigError
+from ..errors import ConfigError, read_json
 from .capacity import Capacity
 from .costmodel import CostEntry, Floor, fraction_of_limit, ns_per_row
 from .machine import HostEntry, MachineEntry
@@ -182,12 +182,7 @@ def write_results(results: BenchResults, out_dir: Path) -> Path:
 def read_results(path: Path) -> BenchResults:
     """A results file (or the folder holding one); one-line ConfigError when it isn't one."""
     path = path / RESULTS_NAME if path.is_dir() else path
-    try:
-        data = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: missing; run `python -m harness.bench --out {path.parent}`") from None
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+    data = read_json(path, str(path), f"run `python -m harness.bench --out {path.parent}`", ConfigError)
     for key in ("timestamp", "benchmarks"):
         if not isinstance(data, dict) or key not in data:
             raise ConfigError(f"{path}: key {key!r} missing")

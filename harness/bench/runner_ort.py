@@ -7,7 +7,7 @@ import time
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from ..artifacts import Artifacts
-from ..errors import BackendUnavailable
+from ..backends.ort_python import import_onnxruntime
 from ..registry import INPUT_NAME, N_FEATURES
 from .config import BenchConfig
 from .methodology import InputCache, RawPoint, measure
@@ -22,11 +22,7 @@ class OrtPythonRunner:
     name = "ort-python"
 
     def __init__(self, artifacts: Artifacts, config: BenchConfig, models: Tuple[str, ...]) -> None:
-        try:
-            import onnxruntime
-        except ImportError as exc:
-            raise BackendUnavailable(f"onnxruntime is not importable here: {exc}") from None
-        self._ort = onnxruntime
+        self._ort = import_onnxruntime()
         self.artifacts = artifacts
         self.config = config
         self.inputs = InputCache(N_FEATURES, config.seed)
